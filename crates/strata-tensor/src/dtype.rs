@@ -1,0 +1,180 @@
+//! Element types. f32 and f64 are compute types; i64 and bool hold indices and masks; f16 and
+//! bf16 are storage types (convert with `to_dtype` before arithmetic).
+
+use crate::storage::Storage;
+use half::{bf16, f16};
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DType {
+    F32,
+    F64,
+    I64,
+    Bool,
+    F16,
+    BF16,
+}
+
+impl DType {
+    pub fn name(self) -> &'static str {
+        match self {
+            DType::F32 => "f32",
+            DType::F64 => "f64",
+            DType::I64 => "i64",
+            DType::Bool => "bool",
+            DType::F16 => "f16",
+            DType::BF16 => "bf16",
+        }
+    }
+    pub fn size_in_bytes(self) -> usize {
+        match self {
+            DType::F32 => 4,
+            DType::F64 | DType::I64 => 8,
+            DType::Bool => 1,
+            DType::F16 | DType::BF16 => 2,
+        }
+    }
+    pub fn is_float(self) -> bool {
+        !matches!(self, DType::I64 | DType::Bool)
+    }
+}
+
+impl fmt::Display for DType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A type that can live in a tensor's storage.
+pub trait Element: Copy + Send + Sync + PartialOrd + fmt::Debug + 'static {
+    const DTYPE: DType;
+    fn zero() -> Self;
+    fn one() -> Self;
+    /// Exact for every type but i64 beyond 2^53.
+    fn to_f64(self) -> f64;
+    /// Rounds to nearest (ties to even) for float types; truncates toward zero for i64.
+    fn from_f64(v: f64) -> Self;
+    fn slice(storage: &Storage) -> Option<&[Self]>;
+    fn into_storage(data: Vec<Self>) -> Storage;
+}
+
+macro_rules! element {
+    ($t:ty, $dt:ident, $zero:expr, $one:expr, $to:expr, $from:expr) => {
+        impl Element for $t {
+            const DTYPE: DType = DType::$dt;
+            fn zero() -> Self {
+                $zero
+            }
+            fn one() -> Self {
+                $one
+            }
+            fn to_f64(self) -> f64 {
+                $to(self)
+            }
+            fn from_f64(v: f64) -> Self {
+                $from(v)
+            }
+            fn slice(storage: &Storage) -> Option<&[Self]> {
+                match storage {
+                    Storage::$dt(v) => Some(v),
+                    _ => None,
+                }
+            }
+            fn into_storage(data: Vec<Self>) -> Storage {
+                Storage::$dt(data)
+            }
+        }
+    };
+}
+
+element!(f32, F32, 0.0, 1.0, |x: f32| x as f64, |v: f64| v as f32);
+element!(f64, F64, 0.0, 1.0, |x: f64| x, |v: f64| v);
+element!(i64, I64, 0, 1, |x: i64| x as f64, |v: f64| v as i64);
+element!(bool, Bool, false, true, |x: bool| x as u8 as f64, |v: f64| v != 0.0);
+element!(f16, F16, f16::ZERO, f16::ONE, f16::to_f64, f16::from_f64);
+element!(bf16, BF16, bf16::ZERO, bf16::ONE, bf16::to_f64, bf16::from_f64);
+
+/// The compute float types (f32, f64): what every arithmetic kernel is generic over.
+pub trait Float:
+    Element
+    + std::ops::Add<Output = Self>
+    + std::ops::Sub<Output = Self>
+    + std::ops::Mul<Output = Self>
+    + std::ops::Div<Output = Self>
+    + std::ops::Neg<Output = Self>
+    + std::ops::AddAssign
+    + std::iter::Sum
+{
+    const NEG_INFINITY: Self;
+    const INFINITY: Self;
+    const NAN: Self;
+    fn exp(self) -> Self;
+    fn ln(self) -> Self;
+    fn sqrt(self) -> Self;
+    fn tanh(self) -> Self;
+    fn erf(self) -> Self;
+    fn powf(self, e: Self) -> Self;
+    fn abs(self) -> Self;
+    fn ln_1p(self) -> Self;
+    fn is_nan(self) -> bool;
+    /// NaN-propagating maximum (PyTorch's `maximum`).
+    fn max_nan(self, o: Self) -> Self {
+        if self.is_nan() || o.is_nan() {
+            Self::NAN
+        } else if o > self {
+            o
+        } else {
+            self
+        }
+    }
+    /// NaN-propagating minimum (PyTorch's `minimum`).
+    fn min_nan(self, o: Self) -> Self {
+        if self.is_nan() || o.is_nan() {
+            Self::NAN
+        } else if o < self {
+            o
+        } else {
+            self
+        }
+    }
+}
+
+macro_rules! float {
+    ($t:ty, $erf:path) => {
+        impl Float for $t {
+            const NEG_INFINITY: Self = <$t>::NEG_INFINITY;
+            const INFINITY: Self = <$t>::INFINITY;
+            const NAN: Self = <$t>::NAN;
+            fn exp(self) -> Self {
+                <$t>::exp(self)
+            }
+            fn ln(self) -> Self {
+                <$t>::ln(self)
+            }
+            fn sqrt(self) -> Self {
+                <$t>::sqrt(self)
+            }
+            fn tanh(self) -> Self {
+                <$t>::tanh(self)
+            }
+            fn erf(self) -> Self {
+                $erf(self)
+            }
+            fn powf(self, e: Self) -> Self {
+                <$t>::powf(self, e)
+            }
+            fn abs(self) -> Self {
+                <$t>::abs(self)
+            }
+            fn ln_1p(self) -> Self {
+                <$t>::ln_1p(self)
+            }
+            fn is_nan(self) -> bool {
+                <$t>::is_nan(self)
+            }
+        }
+    };
+}
+
+float!(f32, libm::erff);
+float!(f64, libm::erf);

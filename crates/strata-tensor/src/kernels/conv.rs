@@ -1,0 +1,1 @@
+//! 2-D convolution kernels (im2col + gemm), forward and backward.
