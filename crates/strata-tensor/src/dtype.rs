@@ -54,12 +54,19 @@ pub trait Element: Copy + Send + Sync + PartialOrd + fmt::Debug + 'static {
     fn to_f64(self) -> f64;
     /// Rounds to nearest (ties to even) for float types; truncates toward zero for i64.
     fn from_f64(v: f64) -> Self;
+    /// Converts an integer, rounding once (to nearest even) for float types.
+    fn from_i64(v: i64) -> Self;
+    /// Converts to another element type with a single rounding (through f64, which holds every
+    /// value of every type exactly, except i64, which overrides this).
+    fn cast<D: Element>(self) -> D {
+        D::from_f64(self.to_f64())
+    }
     fn slice(storage: &Storage) -> Option<&[Self]>;
     fn into_storage(data: Vec<Self>) -> Storage;
 }
 
 macro_rules! element {
-    ($t:ty, $dt:ident, $zero:expr, $one:expr, $to:expr, $from:expr) => {
+    ($t:ty, $dt:ident, $zero:expr, $one:expr, $to:expr, $from:expr, $from_i64:expr $(, $cast:item)?) => {
         impl Element for $t {
             const DTYPE: DType = DType::$dt;
             fn zero() -> Self {
@@ -74,6 +81,10 @@ macro_rules! element {
             fn from_f64(v: f64) -> Self {
                 $from(v)
             }
+            fn from_i64(v: i64) -> Self {
+                $from_i64(v)
+            }
+            $($cast)?
             fn slice(storage: &Storage) -> Option<&[Self]> {
                 match storage {
                     Storage::$dt(v) => Some(v),
@@ -87,12 +98,15 @@ macro_rules! element {
     };
 }
 
-element!(f32, F32, 0.0, 1.0, |x: f32| x as f64, |v: f64| v as f32);
-element!(f64, F64, 0.0, 1.0, |x: f64| x, |v: f64| v);
-element!(i64, I64, 0, 1, |x: i64| x as f64, |v: f64| v as i64);
-element!(bool, Bool, false, true, |x: bool| x as u8 as f64, |v: f64| v != 0.0);
-element!(f16, F16, f16::ZERO, f16::ONE, f16::to_f64, f16::from_f64);
-element!(bf16, BF16, bf16::ZERO, bf16::ONE, bf16::to_f64, bf16::from_f64);
+element!(f32, F32, 0.0, 1.0, |x: f32| x as f64, |v: f64| v as f32, |v: i64| v as f32);
+element!(f64, F64, 0.0, 1.0, |x: f64| x, |v: f64| v, |v: i64| v as f64);
+element!(i64, I64, 0, 1, |x: i64| x as f64, |v: f64| v as i64, |v: i64| v,
+    fn cast<D: Element>(self) -> D { D::from_i64(self) });
+element!(bool, Bool, false, true, |x: bool| x as u8 as f64, |v: f64| v != 0.0, |v: i64| v != 0);
+// i64 → f16 through f32 rounds once: |v| < 2^24 is exact in f32 and anything larger overflows f16.
+element!(f16, F16, f16::ZERO, f16::ONE, f16::to_f64, f16::from_f64, |v: i64| f16::from_f32(v as f32));
+// i64 → bf16 through f64 rounds once for |v| ≤ 2^53 (twice beyond: a documented limitation).
+element!(bf16, BF16, bf16::ZERO, bf16::ONE, bf16::to_f64, bf16::from_f64, |v: i64| bf16::from_f64(v as f64));
 
 /// The compute float types (f32, f64): what every arithmetic kernel is generic over.
 pub trait Float:

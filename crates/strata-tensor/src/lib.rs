@@ -7,13 +7,23 @@
 #![deny(unsafe_code)]
 
 mod dtype;
+mod elementwise;
 mod error;
 pub mod kernels;
+mod layout;
+mod matmul;
+mod reduce;
 mod shape;
 mod storage;
+mod tensor;
 pub mod trust;
+mod view;
 
 pub use dtype::{DType, Element, Float};
+pub use elementwise::CmpOp;
 pub use error::{Result, TensorError};
+pub use matmul::MatmulKernel;
+pub use reduce::{sum_in_order, ReduceOp, ReduceOrder};
 pub use shape::{broadcast_shapes, resolve_axis, Shape};
 pub use storage::Storage;
+pub use tensor::Tensor;
