@@ -1,1 +1,17 @@
+//! binary32 semantics for Strata, in layers (DESIGN.md §1):
+//!
+//! - [`Ieee32`]: binary32 as raw bits, every operation in integer arithmetic, with the five rounding
+//!   modes, the five exception flags, selectable tininess and NaN conventions ([`FpEnv`]);
+//! - [`fp32`]: the rounded-real proof model over exact rationals, and the error model
+//!   (unit roundoff, γ_n, per-operation local bounds);
+//! - [`interval`]: outward-rounded intervals with `f32` and `f64` endpoints;
+//! - [`cli`]: the `strata float` command.
+//!
+//! The bridges between the layers are tests named after them (`tests/bridge_*.rs`).
 #![forbid(unsafe_code)]
+
+mod env;
+mod ieee32;
+
+pub use env::{Flagged, Flags, FpEnv, NanPolicy, RoundingMode, Tininess};
+pub use ieee32::{FloatClass, Ieee32, ParseFloatError, ShortestDecimal};

@@ -6,13 +6,18 @@
 //! evaluation order ([`ReduceOrder`]) so that results do not depend on the thread count.
 #![deny(unsafe_code)]
 
+mod display;
 mod dtype;
 mod elementwise;
 mod error;
+mod index;
+mod join;
 pub mod kernels;
 mod layout;
 mod matmul;
+mod nn_ops;
 mod reduce;
+mod rng;
 mod shape;
 mod storage;
 mod tensor;
@@ -23,7 +28,9 @@ pub use dtype::{DType, Element, Float};
 pub use elementwise::CmpOp;
 pub use error::{Result, TensorError};
 pub use matmul::MatmulKernel;
+pub use nn_ops::BatchNormOutput;
 pub use reduce::{sum_in_order, ReduceOp, ReduceOrder};
+pub use rng::{init, philox4x32_10, Rng};
 pub use shape::{broadcast_shapes, resolve_axis, Shape};
 pub use storage::Storage;
 pub use tensor::Tensor;

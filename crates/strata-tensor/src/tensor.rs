@@ -21,27 +21,27 @@ pub struct Tensor {
 macro_rules! with_storage {
     ($storage:expr, |$v:ident: $T:ident| $body:expr) => {
         match $storage {
-            Storage::F32($v) => {
+            $crate::Storage::F32($v) => {
                 type $T = f32;
                 $body
             }
-            Storage::F64($v) => {
+            $crate::Storage::F64($v) => {
                 type $T = f64;
                 $body
             }
-            Storage::I64($v) => {
+            $crate::Storage::I64($v) => {
                 type $T = i64;
                 $body
             }
-            Storage::Bool($v) => {
+            $crate::Storage::Bool($v) => {
                 type $T = bool;
                 $body
             }
-            Storage::F16($v) => {
+            $crate::Storage::F16($v) => {
                 type $T = half::f16;
                 $body
             }
-            Storage::BF16($v) => {
+            $crate::Storage::BF16($v) => {
                 type $T = half::bf16;
                 $body
             }

@@ -121,15 +121,8 @@ impl ConvGeometry {
         let [batch, in_channels, in_h, in_w] = input_shape;
         let [out_channels, group_in, kernel_h, kernel_w] = weight_shape;
         let groups = params.groups;
-        if groups == 0 {
-            return Err(fail("groups must be positive".into()));
-        }
-        if params.stride.contains(&0) || params.dilation.contains(&0) {
-            return Err(fail("stride and dilation must be positive".into()));
-        }
-        if kernel_h == 0 || kernel_w == 0 {
-            return Err(fail("kernel size must be positive".into()));
-        }
+        check_hyper_params(groups, params.stride, params.dilation, [kernel_h, kernel_w])
+            .map_err(|why| fail(why.into()))?;
         if in_channels % groups != 0 || out_channels % groups != 0 {
             return Err(fail(format!(
                 "groups {groups} must divide in_channels {in_channels} and out_channels {out_channels}"
@@ -399,26 +392,28 @@ fn input_grad<T: Float>(
             if let Some(b) = bias {
                 fill_with_bias(dx, in_plane, b);
             }
-            // A pointwise convolution's column matrix is the sample: write the product into it.
-            let columns = if pointwise {
-                dx
+            // dcol = Wᵀ · dy, group by group; a pointwise convolution's column matrix is the
+            // sample itself, so its dcol is written (or, with a bias, added) straight into dx.
+            let column_grad = |columns: &mut [T], accumulate: bool| {
+                (0..g.params.groups).try_for_each(|group| {
+                    gemm(
+                        MatMut::row_major(columns, group * group_k * out_plane, group_k, out_plane),
+                        accumulate,
+                        MatRef::row_major(weight, group * group_out * group_k, group_out, group_k)
+                            .t(),
+                        MatRef::row_major(dy, group * group_out * out_plane, group_out, out_plane),
+                        threads,
+                    )
+                })
+            };
+            if pointwise {
+                column_grad(dx, bias.is_some())
             } else {
                 buffer.resize(g.col_len, T::zero());
-                &mut buffer[..]
-            };
-            for group in 0..g.params.groups {
-                gemm(
-                    MatMut::row_major(columns, group * group_k * out_plane, group_k, out_plane),
-                    pointwise && bias.is_some(),
-                    MatRef::row_major(weight, group * group_out * group_k, group_out, group_k).t(),
-                    MatRef::row_major(dy, group * group_out * out_plane, group_out, out_plane),
-                    threads,
-                )?;
-            }
-            if !pointwise {
+                column_grad(buffer, false)?;
                 g.add_columns_to_input(buffer, dx);
+                Ok(())
             }
-            Ok(())
         },
     )?;
     Ok(grad_input)
@@ -466,4 +461,905 @@ fn weight_grad<T: Float>(g: &ConvGeometry, input: &[T], grad_output: &[T]) -> Re
         }
     }
     Ok(total)
+}
+
+/// Checks the hyper-parameters every convolution shares; the error says what is wrong.
+fn check_hyper_params(
+    groups: usize,
+    stride: [usize; 2],
+    dilation: [usize; 2],
+    kernel: [usize; 2],
+) -> std::result::Result<(), &'static str> {
+    if groups == 0 {
+        Err("groups must be positive")
+    } else if stride.contains(&0) || dilation.contains(&0) {
+        Err("stride and dilation must be positive")
+    } else if kernel.contains(&0) {
+        Err("kernel size must be positive")
+    } else {
+        Ok(())
+    }
+}
+
+/// The convolution whose input gradient the transposed convolution `input ⋆ᵀ weight` is: its
+/// input has the transposed convolution's output shape, and its output the transposed input's.
+fn transposed_geometry(
+    op: &'static str,
+    input_shape: [usize; 4],
+    weight_shape: [usize; 4],
+    params: &ConvTranspose2dParams,
+) -> Result<ConvGeometry> {
+    let fail = |why: String| {
+        invalid(op, format!("{why} (input {input_shape:?}, weight {weight_shape:?}, {params:?})"))
+    };
+    let [batch, in_channels, in_h, in_w] = input_shape;
+    let [weight_in, group_out, kernel_h, kernel_w] = weight_shape;
+    let groups = params.groups;
+    check_hyper_params(groups, params.stride, params.dilation, [kernel_h, kernel_w])
+        .map_err(|why| fail(why.into()))?;
+    if weight_in != in_channels || in_channels % groups != 0 {
+        return Err(fail(format!(
+            "weight must have in_channels = {in_channels} rows, divisible by groups {groups}"
+        )));
+    }
+    let mut out_hw = [0; 2];
+    for axis in 0..2 {
+        let [len, k] = [[in_h, in_w][axis], [kernel_h, kernel_w][axis]];
+        let [stride, dilation] = [params.stride[axis], params.dilation[axis]];
+        let [pad, extra] = [params.padding[axis], params.output_padding[axis]];
+        if extra >= stride && extra >= dilation {
+            return Err(fail("output_padding must be smaller than stride or dilation".into()));
+        }
+        if len == 0 {
+            return Err(fail("input height and width must be positive".into()));
+        }
+        // (len - 1) * stride + dilation * (k - 1) + output_padding + 1 - 2 * padding
+        let full = (len - 1)
+            .checked_mul(stride)
+            .zip((k - 1).checked_mul(dilation))
+            .and_then(|(a, b)| a.checked_add(b)?.checked_add(extra)?.checked_add(1));
+        out_hw[axis] = match full.zip(pad.checked_mul(2)) {
+            Some((full, pads)) if full > pads => full - pads,
+            Some(_) => return Err(fail("output size would not be positive".into())),
+            None => return Err(fail("sizes overflow usize".into())),
+        };
+    }
+    let out_channels =
+        group_out.checked_mul(groups).ok_or_else(|| fail("sizes overflow usize".into()))?;
+    let conv_params = Conv2dParams {
+        stride: params.stride,
+        padding: params.padding,
+        dilation: params.dilation,
+        groups,
+    };
+    ConvGeometry::new(
+        op,
+        [batch, out_channels, out_hw[0], out_hw[1]],
+        weight_shape,
+        &conv_params,
+        Some([in_h, in_w]),
+    )
+}
+
+/// `[batch, out_channels, out_h, out_w]` of `conv2d`, or why the shapes do not fit.
+pub fn conv2d_output_shape(
+    input_shape: [usize; 4],
+    weight_shape: [usize; 4],
+    params: &Conv2dParams,
+) -> Result<[usize; 4]> {
+    Ok(ConvGeometry::new("conv2d", input_shape, weight_shape, params, None)?.output_shape())
+}
+
+/// Floating-point operations (2 per multiply-add) of `conv2d`'s forward pass; its input and
+/// weight gradients cost the same each.
+pub fn conv2d_flops(
+    input_shape: [usize; 4],
+    weight_shape: [usize; 4],
+    params: &Conv2dParams,
+) -> Result<f64> {
+    let g = ConvGeometry::new("conv2d", input_shape, weight_shape, params, None)?;
+    Ok(2.0 * g.batch as f64 * g.sample_output_len as f64 * g.group_k() as f64)
+}
+
+/// PyTorch's `conv2d`: `input [N, C, H, W]`, `weight [O, C / groups, kh, kw]`, optional
+/// `bias [O]` → `[N, O, Ho, Wo]` with `Ho = (H + 2p − d(kh − 1) − 1) / s + 1`.
+pub fn conv2d<T: Float>(
+    input: &[T],
+    input_shape: [usize; 4],
+    weight: &[T],
+    weight_shape: [usize; 4],
+    bias: Option<&[T]>,
+    params: &Conv2dParams,
+) -> Result<Vec<T>> {
+    let g = ConvGeometry::new("conv2d", input_shape, weight_shape, params, None)?;
+    forward(&g, input, weight, bias)
+}
+
+/// The gradient of `conv2d` with respect to its input, given `grad_output` (of the output shape).
+pub fn conv2d_backward_input<T: Float>(
+    grad_output: &[T],
+    weight: &[T],
+    input_shape: [usize; 4],
+    weight_shape: [usize; 4],
+    params: &Conv2dParams,
+) -> Result<Vec<T>> {
+    let g = ConvGeometry::new("conv2d_backward_input", input_shape, weight_shape, params, None)?;
+    input_grad(&g, grad_output, weight, None)
+}
+
+/// The gradient of `conv2d` with respect to its weight, given `grad_output`.
+pub fn conv2d_backward_weight<T: Float>(
+    grad_output: &[T],
+    input: &[T],
+    input_shape: [usize; 4],
+    weight_shape: [usize; 4],
+    params: &Conv2dParams,
+) -> Result<Vec<T>> {
+    let g = ConvGeometry::new("conv2d_backward_weight", input_shape, weight_shape, params, None)?;
+    weight_grad(&g, input, grad_output)
+}
+
+/// The gradient of any convolution's bias: `grad_output [N, C, spatial...]` summed over all axes
+/// but the channel. Order: per sample a sequential sum over the plane, samples added in order.
+pub fn conv_backward_bias<T: Float>(grad_output: &[T], output_shape: &[usize]) -> Result<Vec<T>> {
+    let op = "conv_backward_bias";
+    let [batch, channels, spatial @ ..] = output_shape else {
+        return Err(invalid(op, format!("output shape {output_shape:?} has no channel axis")));
+    };
+    let plane = spatial.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+    let len = plane.and_then(|p| p.checked_mul(*batch)?.checked_mul(*channels));
+    let (Some(plane), Some(len)) = (plane, len) else {
+        return Err(invalid(op, format!("output shape {output_shape:?} overflows usize")));
+    };
+    if grad_output.len() != len {
+        return Err(invalid(
+            op,
+            format!("grad_output has {} elements, shape {output_shape:?} needs {len}", grad_output.len()),
+        ));
+    }
+    let mut grad_bias = vec![T::zero(); *channels];
+    if len == 0 {
+        return Ok(grad_bias);
+    }
+    for sample in grad_output.chunks_exact(channels * plane) {
+        for (g, values) in grad_bias.iter_mut().zip(sample.chunks_exact(plane)) {
+            *g += values.iter().fold(T::zero(), |acc, &v| acc + v);
+        }
+    }
+    Ok(grad_bias)
+}
+
+/// `[batch, out_channels, out_h, out_w]` of `conv_transpose2d`, or why the shapes do not fit.
+pub fn conv_transpose2d_output_shape(
+    input_shape: [usize; 4],
+    weight_shape: [usize; 4],
+    params: &ConvTranspose2dParams,
+) -> Result<[usize; 4]> {
+    Ok(transposed_geometry("conv_transpose2d", input_shape, weight_shape, params)?.input_shape())
+}
+
+/// PyTorch's `conv_transpose2d`: `input [N, C_in, H, W]`, `weight [C_in, C_out / groups, kh,
+/// kw]`, optional `bias [C_out]` → `[N, C_out, Ho, Wo]` with
+/// `Ho = (H − 1)s − 2p + d(kh − 1) + output_padding + 1`. It is the input gradient of the
+/// conv2d with the same weight and parameters, and is computed as such.
+pub fn conv_transpose2d<T: Float>(
+    input: &[T],
+    input_shape: [usize; 4],
+    weight: &[T],
+    weight_shape: [usize; 4],
+    bias: Option<&[T]>,
+    params: &ConvTranspose2dParams,
+) -> Result<Vec<T>> {
+    let g = transposed_geometry("conv_transpose2d", input_shape, weight_shape, params)?;
+    input_grad(&g, input, weight, bias)
+}
+
+/// The gradient of `conv_transpose2d` with respect to its input: a conv2d of `grad_output`.
+pub fn conv_transpose2d_backward_input<T: Float>(
+    grad_output: &[T],
+    weight: &[T],
+    input_shape: [usize; 4],
+    weight_shape: [usize; 4],
+    params: &ConvTranspose2dParams,
+) -> Result<Vec<T>> {
+    let op = "conv_transpose2d_backward_input";
+    let g = transposed_geometry(op, input_shape, weight_shape, params)?;
+    forward(&g, grad_output, weight, None)
+}
+
+/// The gradient of `conv_transpose2d` with respect to its weight.
+pub fn conv_transpose2d_backward_weight<T: Float>(
+    grad_output: &[T],
+    input: &[T],
+    input_shape: [usize; 4],
+    weight_shape: [usize; 4],
+    params: &ConvTranspose2dParams,
+) -> Result<Vec<T>> {
+    let op = "conv_transpose2d_backward_weight";
+    let g = transposed_geometry(op, input_shape, weight_shape, params)?;
+    // In the conv2d view, grad_output is the input and the transposed input the output gradient.
+    weight_grad(&g, grad_output, input)
+}
+
+/// `[N, C, L]` as the height-1 image `[N, C, 1, L]`.
+fn as_image([n, c, len]: [usize; 3]) -> [usize; 4] {
+    [n, c, 1, len]
+}
+
+fn conv1d_geometry(
+    op: &'static str,
+    input_shape: [usize; 3],
+    weight_shape: [usize; 3],
+    params: &Conv1dParams,
+) -> Result<ConvGeometry> {
+    ConvGeometry::new(op, as_image(input_shape), as_image(weight_shape), &params.as_2d(), None)
+}
+
+/// `[batch, out_channels, out_len]` of `conv1d`, or why the shapes do not fit.
+pub fn conv1d_output_shape(
+    input_shape: [usize; 3],
+    weight_shape: [usize; 3],
+    params: &Conv1dParams,
+) -> Result<[usize; 3]> {
+    let [n, o, _, len] = conv1d_geometry("conv1d", input_shape, weight_shape, params)?.output_shape();
+    Ok([n, o, len])
+}
+
+/// PyTorch's `conv1d`: `input [N, C, L]`, `weight [O, C / groups, k]`, optional `bias [O]` →
+/// `[N, O, Lo]`; conv2d on height-1 images.
+pub fn conv1d<T: Float>(
+    input: &[T],
+    input_shape: [usize; 3],
+    weight: &[T],
+    weight_shape: [usize; 3],
+    bias: Option<&[T]>,
+    params: &Conv1dParams,
+) -> Result<Vec<T>> {
+    forward(&conv1d_geometry("conv1d", input_shape, weight_shape, params)?, input, weight, bias)
+}
+
+/// The gradient of `conv1d` with respect to its input.
+pub fn conv1d_backward_input<T: Float>(
+    grad_output: &[T],
+    weight: &[T],
+    input_shape: [usize; 3],
+    weight_shape: [usize; 3],
+    params: &Conv1dParams,
+) -> Result<Vec<T>> {
+    let g = conv1d_geometry("conv1d_backward_input", input_shape, weight_shape, params)?;
+    input_grad(&g, grad_output, weight, None)
+}
+
+/// The gradient of `conv1d` with respect to its weight.
+pub fn conv1d_backward_weight<T: Float>(
+    grad_output: &[T],
+    input: &[T],
+    input_shape: [usize; 3],
+    weight_shape: [usize; 3],
+    params: &Conv1dParams,
+) -> Result<Vec<T>> {
+    let g = conv1d_geometry("conv1d_backward_weight", input_shape, weight_shape, params)?;
+    weight_grad(&g, input, grad_output)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// splitmix64: a tiny deterministic generator for test data.
+    pub(crate) struct Rng(u64);
+
+    impl Rng {
+        pub(crate) fn new(seed: u64) -> Self {
+            Rng(seed)
+        }
+        pub(crate) fn next_u64(&mut self) -> u64 {
+            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        }
+        /// Uniform in `lo..=hi`.
+        pub(crate) fn int(&mut self, lo: usize, hi: usize) -> usize {
+            lo + (self.next_u64() % (hi - lo + 1) as u64) as usize
+        }
+        /// Uniform in [-1, 1).
+        pub(crate) fn uniform(&mut self) -> f64 {
+            (self.next_u64() >> 11) as f64 / (1u64 << 52) as f64 - 1.0
+        }
+        pub(crate) fn values(&mut self, len: usize) -> Vec<f64> {
+            (0..len).map(|_| self.uniform()).collect()
+        }
+    }
+
+    /// Runs `f` on rayon pools of 1, 2 and 3 threads.
+    pub(crate) fn on_pools<R: Send>(f: impl Fn() -> R + Sync) -> Vec<R> {
+        [1, 2, 3]
+            .into_iter()
+            .map(|threads| {
+                rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(&f)
+            })
+            .collect()
+    }
+
+    pub(crate) fn bits<T: Float>(values: &[T]) -> Vec<u64> {
+        values.iter().map(|v| v.to_f64().to_bits()).collect()
+    }
+
+    pub(crate) fn assert_close(got: &[f64], want: &[f64], tol: f64, what: &str) {
+        assert_eq!(got.len(), want.len(), "{what}: length");
+        let scale = want.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+        for (i, (g, w)) in got.iter().zip(want).enumerate() {
+            assert!((g - w).abs() <= tol * scale, "{what}[{i}]: got {g}, want {w}");
+        }
+    }
+
+    pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
+        a.iter().zip(b).map(|(x, y)| x * y).sum()
+    }
+
+    fn to_f32(v: &[f64]) -> Vec<f32> {
+        v.iter().map(|&x| x as f32).collect()
+    }
+
+    fn to_f64(v: &[f32]) -> Vec<f64> {
+        v.iter().map(|&x| x as f64).collect()
+    }
+
+    fn at(shape: [usize; 4], i: usize, j: usize, k: usize, l: usize) -> usize {
+        ((i * shape[1] + j) * shape[2] + k) * shape[3] + l
+    }
+
+    /// Straight from the definition: the padded-input position a tap reads, if it is inside.
+    fn tap(o: usize, k: usize, stride: usize, pad: usize, dilation: usize, len: usize) -> Option<usize> {
+        let pos = (o * stride + k * dilation) as isize - pad as isize;
+        (0..len as isize).contains(&pos).then_some(pos as usize)
+    }
+
+    fn conv_len(len: usize, k: usize, stride: usize, pad: usize, dilation: usize) -> Option<usize> {
+        let span = (len + 2 * pad) as isize - (dilation * (k - 1) + 1) as isize;
+        (span >= 0).then(|| span as usize / stride + 1)
+    }
+
+    /// Every (output element, input element, weight element) triple that conv2d multiplies.
+    fn conv_triples(
+        xs: [usize; 4],
+        ws: [usize; 4],
+        p: &Conv2dParams,
+    ) -> Option<([usize; 4], Vec<(usize, usize, usize)>)> {
+        let ho = conv_len(xs[2], ws[2], p.stride[0], p.padding[0], p.dilation[0])?;
+        let wo = conv_len(xs[3], ws[3], p.stride[1], p.padding[1], p.dilation[1])?;
+        let ys = [xs[0], ws[0], ho, wo];
+        let mut triples = Vec::new();
+        let out_per_group = ws[0] / p.groups;
+        for n in 0..xs[0] {
+            for o in 0..ws[0] {
+                for (oy, ox) in (0..ho).flat_map(|a| (0..wo).map(move |b| (a, b))) {
+                    for c in 0..ws[1] {
+                        let ic = o / out_per_group * ws[1] + c;
+                        for ky in 0..ws[2] {
+                            for kx in 0..ws[3] {
+                                let iy = tap(oy, ky, p.stride[0], p.padding[0], p.dilation[0], xs[2]);
+                                let ix = tap(ox, kx, p.stride[1], p.padding[1], p.dilation[1], xs[3]);
+                                if let (Some(iy), Some(ix)) = (iy, ix) {
+                                    triples.push((
+                                        at(ys, n, o, oy, ox),
+                                        at(xs, n, ic, iy, ix),
+                                        at(ws, o, c, ky, kx),
+                                    ));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Some((ys, triples))
+    }
+
+    struct Naive {
+        out_shape: [usize; 4],
+        output: Vec<f64>,
+        grad_input: Vec<f64>,
+        grad_weight: Vec<f64>,
+    }
+
+    /// The naive conv2d and its gradients for `grad_output`, from the triples.
+    fn naive_conv2d(
+        x: &[f64],
+        xs: [usize; 4],
+        w: &[f64],
+        ws: [usize; 4],
+        p: &Conv2dParams,
+        grad_output: impl FnOnce(usize) -> Vec<f64>,
+    ) -> Option<Naive> {
+        let (ys, triples) = conv_triples(xs, ws, p)?;
+        let mut output = vec![0.0; ys.iter().product()];
+        for &(yi, xi, wi) in &triples {
+            output[yi] += x[xi] * w[wi];
+        }
+        let dy = grad_output(output.len());
+        let (mut grad_input, mut grad_weight) = (vec![0.0; x.len()], vec![0.0; w.len()]);
+        for &(yi, xi, wi) in &triples {
+            grad_input[xi] += dy[yi] * w[wi];
+            grad_weight[wi] += dy[yi] * x[xi];
+        }
+        Some(Naive { out_shape: ys, output, grad_input, grad_weight })
+    }
+
+    /// The naive transposed convolution: every input element scatters `x · w` to the output
+    /// positions `oy = iy·s − p + ky·d`. Returns output and gradients for `grad_output`.
+    fn naive_conv_transpose2d(
+        x: &[f64],
+        xs: [usize; 4],
+        w: &[f64],
+        ws: [usize; 4],
+        p: &ConvTranspose2dParams,
+        grad_output: impl FnOnce(usize) -> Vec<f64>,
+    ) -> Option<Naive> {
+        let out_len = |axis: usize| {
+            let len = (xs[2 + axis] as isize - 1) * p.stride[axis] as isize
+                - 2 * p.padding[axis] as isize
+                + (p.dilation[axis] * (ws[2 + axis] - 1) + p.output_padding[axis] + 1) as isize;
+            (len > 0).then_some(len as usize)
+        };
+        let ys = [xs[0], ws[1] * p.groups, out_len(0)?, out_len(1)?];
+        let in_per_group = xs[1] / p.groups;
+        let mut triples = Vec::new();
+        for n in 0..xs[0] {
+            for c in 0..xs[1] {
+                for (iy, ix) in (0..xs[2]).flat_map(|a| (0..xs[3]).map(move |b| (a, b))) {
+                    for oc in 0..ws[1] {
+                        let o = c / in_per_group * ws[1] + oc;
+                        for ky in 0..ws[2] {
+                            for kx in 0..ws[3] {
+                                let oy = (iy * p.stride[0] + ky * p.dilation[0]) as isize
+                                    - p.padding[0] as isize;
+                                let ox = (ix * p.stride[1] + kx * p.dilation[1]) as isize
+                                    - p.padding[1] as isize;
+                                if (0..ys[2] as isize).contains(&oy) && (0..ys[3] as isize).contains(&ox) {
+                                    triples.push((
+                                        at(ys, n, o, oy as usize, ox as usize),
+                                        at(xs, n, c, iy, ix),
+                                        at(ws, c, oc, ky, kx),
+                                    ));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let mut output = vec![0.0; ys.iter().product()];
+        for &(yi, xi, wi) in &triples {
+            output[yi] += x[xi] * w[wi];
+        }
+        let dy = grad_output(output.len());
+        let (mut grad_input, mut grad_weight) = (vec![0.0; x.len()], vec![0.0; w.len()]);
+        for &(yi, xi, wi) in &triples {
+            grad_input[xi] += dy[yi] * w[wi];
+            grad_weight[wi] += dy[yi] * x[xi];
+        }
+        Some(Naive { out_shape: ys, output, grad_input, grad_weight })
+    }
+
+    fn naive_bias_grad(dy: &[f64], ys: [usize; 4]) -> Vec<f64> {
+        let mut grad = vec![0.0; ys[1]];
+        for n in 0..ys[0] {
+            for (o, g) in grad.iter_mut().enumerate() {
+                for (y, x) in (0..ys[2]).flat_map(|a| (0..ys[3]).map(move |b| (a, b))) {
+                    *g += dy[at(ys, n, o, y, x)];
+                }
+            }
+        }
+        grad
+    }
+
+    fn add_bias(output: &mut [f64], ys: [usize; 4], bias: &[f64]) {
+        let plane = ys[2] * ys[3];
+        for (i, v) in output.iter_mut().enumerate() {
+            *v += bias[i / plane % ys[1]];
+        }
+    }
+
+    struct Case {
+        xs: [usize; 4],
+        ws: [usize; 4],
+        params: Conv2dParams,
+    }
+
+    fn random_case(rng: &mut Rng) -> Case {
+        let groups = rng.int(1, 3);
+        let xs = [rng.int(0, 3), groups * rng.int(1, 2), rng.int(1, 7), rng.int(1, 7)];
+        let ws = [groups * rng.int(1, 2), xs[1] / groups, rng.int(1, 4), rng.int(1, 4)];
+        let params = Conv2dParams {
+            stride: [rng.int(1, 3), rng.int(1, 3)],
+            padding: [rng.int(0, 2), rng.int(0, 2)],
+            dilation: [rng.int(1, 2), rng.int(1, 2)],
+            groups,
+        };
+        Case { xs, ws, params }
+    }
+
+    /// Checks conv2d and its three gradients against the naive reference, in f64 and f32.
+    fn check_conv2d_case(case: &Case, rng: &mut Rng) {
+        let Case { xs, ws, params: p } = *case;
+        let x = rng.values(xs.iter().product());
+        let w = rng.values(ws.iter().product());
+        let bias = rng.values(ws[0]);
+        let mut dy = Vec::new();
+        let Some(naive) = naive_conv2d(&x, xs, &w, ws, &p, |len| {
+            dy = rng.values(len);
+            dy.clone()
+        }) else {
+            assert!(conv2d(&x, xs, &w, ws, None, &p).is_err(), "{xs:?} {ws:?} {p:?} must fail");
+            return;
+        };
+        let what = format!("{xs:?} {ws:?} {p:?}");
+        let ys = naive.out_shape;
+        assert_eq!(conv2d_output_shape(xs, ws, &p).unwrap(), ys, "{what}");
+        let mut want = naive.output.clone();
+        add_bias(&mut want, ys, &bias);
+        let y = conv2d(&x, xs, &w, ws, Some(&bias), &p).unwrap();
+        assert_close(&y, &want, 1e-12, &format!("conv2d {what}"));
+        let dx = conv2d_backward_input(&dy, &w, xs, ws, &p).unwrap();
+        assert_close(&dx, &naive.grad_input, 1e-12, &format!("grad_input {what}"));
+        let dw = conv2d_backward_weight(&dy, &x, xs, ws, &p).unwrap();
+        assert_close(&dw, &naive.grad_weight, 1e-12, &format!("grad_weight {what}"));
+        let db = conv_backward_bias(&dy, &ys).unwrap();
+        assert_close(&db, &naive_bias_grad(&dy, ys), 1e-12, &format!("grad_bias {what}"));
+
+        let y32 = conv2d(&to_f32(&x), xs, &to_f32(&w), ws, Some(&to_f32(&bias)), &p).unwrap();
+        assert_close(&to_f64(&y32), &want, 1e-5, &format!("conv2d f32 {what}"));
+        let dx32 = conv2d_backward_input(&to_f32(&dy), &to_f32(&w), xs, ws, &p).unwrap();
+        assert_close(&to_f64(&dx32), &naive.grad_input, 1e-5, &format!("grad_input f32 {what}"));
+        let dw32 = conv2d_backward_weight(&to_f32(&dy), &to_f32(&x), xs, ws, &p).unwrap();
+        assert_close(&to_f64(&dw32), &naive.grad_weight, 1e-5, &format!("grad_weight f32 {what}"));
+    }
+
+    #[test]
+    fn conv2d_matches_naive_reference_on_random_shapes() {
+        let mut rng = Rng::new(1);
+        for _ in 0..300 {
+            let case = random_case(&mut rng);
+            check_conv2d_case(&case, &mut rng);
+        }
+    }
+
+    #[test]
+    fn conv2d_matches_naive_reference_on_edge_shapes() {
+        let mut rng = Rng::new(2);
+        let p = |stride, padding, dilation, groups| Conv2dParams {
+            stride: [stride; 2],
+            padding: [padding; 2],
+            dilation: [dilation; 2],
+            groups,
+        };
+        let cases = [
+            // Pointwise (the no-im2col path), with groups, batch 1 and an empty batch.
+            Case { xs: [2, 4, 5, 3], ws: [6, 2, 1, 1], params: p(1, 0, 1, 2) },
+            Case { xs: [1, 3, 4, 4], ws: [5, 3, 1, 1], params: p(1, 0, 1, 1) },
+            Case { xs: [0, 3, 4, 4], ws: [5, 3, 1, 1], params: p(1, 0, 1, 1) },
+            Case { xs: [0, 3, 4, 4], ws: [5, 3, 3, 3], params: p(1, 1, 1, 1) },
+            // 1×1 kernels that are not pointwise: strided and padded.
+            Case { xs: [2, 2, 5, 5], ws: [3, 2, 1, 1], params: p(2, 0, 1, 1) },
+            Case { xs: [2, 2, 3, 3], ws: [3, 2, 1, 1], params: p(1, 1, 1, 1) },
+            // Kernel equal to the (padded) input: a 1×1 output.
+            Case { xs: [2, 2, 4, 3], ws: [3, 2, 4, 3], params: p(1, 0, 1, 1) },
+            Case { xs: [2, 2, 2, 2], ws: [3, 2, 4, 4], params: p(1, 1, 1, 1) },
+            Case { xs: [1, 1, 3, 3], ws: [1, 1, 2, 2], params: p(1, 0, 2, 1) },
+            // One past the padded input: an error.
+            Case { xs: [1, 1, 3, 3], ws: [1, 1, 4, 4], params: p(1, 0, 1, 1) },
+            // Depthwise, strided, dilated and padded at once.
+            Case { xs: [3, 4, 9, 8], ws: [8, 1, 3, 3], params: p(2, 2, 2, 4) },
+            // Zero output channels and zero input channels per group.
+            Case { xs: [2, 3, 4, 4], ws: [0, 3, 3, 3], params: p(1, 1, 1, 1) },
+            Case { xs: [2, 0, 4, 4], ws: [2, 0, 3, 3], params: p(1, 1, 1, 1) },
+        ];
+        for case in &cases {
+            check_conv2d_case(case, &mut rng);
+        }
+    }
+
+    #[test]
+    fn conv2d_gradients_satisfy_adjoint_identities() {
+        let mut rng = Rng::new(3);
+        for _ in 0..100 {
+            let Case { xs, ws, params: p } = random_case(&mut rng);
+            let Ok(ys) = conv2d_output_shape(xs, ws, &p) else { continue };
+            let x = rng.values(xs.iter().product());
+            let w = rng.values(ws.iter().product());
+            let dy = rng.values(ys.iter().product());
+            let y = conv2d(&x, xs, &w, ws, None, &p).unwrap();
+            let dx = conv2d_backward_input(&dy, &w, xs, ws, &p).unwrap();
+            let dw = conv2d_backward_weight(&dy, &x, xs, ws, &p).unwrap();
+            // conv is linear in x and in w: <dy, conv(x, w)> = <dx, x> = <dw, w>.
+            let lhs = dot(&dy, &y);
+            let tol = 1e-12 * (1.0 + lhs.abs());
+            assert!((lhs - dot(&dx, &x)).abs() <= tol, "{xs:?} {ws:?} {p:?}");
+            assert!((lhs - dot(&dw, &w)).abs() <= tol, "{xs:?} {ws:?} {p:?}");
+        }
+    }
+
+    #[test]
+    fn conv2d_gradients_match_finite_differences() {
+        let mut rng = Rng::new(4);
+        let (xs, ws) = ([2, 4, 6, 5], [4, 2, 3, 2]);
+        let p = Conv2dParams { stride: [2, 1], padding: [1, 1], dilation: [1, 2], groups: 2 };
+        let x = rng.values(xs.iter().product());
+        let w = rng.values(ws.iter().product());
+        let b = rng.values(ws[0]);
+        // loss = ½ Σ conv(x, w, b)², so grad_output = conv(x, w, b).
+        let loss = |x: &[f64], w: &[f64], b: &[f64]| {
+            let y = conv2d(x, xs, w, ws, Some(b), &p).unwrap();
+            0.5 * dot(&y, &y)
+        };
+        let y = conv2d(&x, xs, &w, ws, Some(&b), &p).unwrap();
+        let ys = conv2d_output_shape(xs, ws, &p).unwrap();
+        let dx = conv2d_backward_input(&y, &w, xs, ws, &p).unwrap();
+        let dw = conv2d_backward_weight(&y, &x, xs, ws, &p).unwrap();
+        let db = conv_backward_bias(&y, &ys).unwrap();
+        let h = 1e-5;
+        let central = |bump: &dyn Fn(f64) -> f64| (bump(h) - bump(-h)) / (2.0 * h);
+        let moved = |v: &[f64], i: usize, d: f64| {
+            let mut v = v.to_vec();
+            v[i] += d;
+            v
+        };
+        for i in [0, 7, 100, x.len() - 1] {
+            let fd = central(&|d| loss(&moved(&x, i, d), &w, &b));
+            assert!((fd - dx[i]).abs() < 1e-6 * (1.0 + fd.abs()), "dx[{i}]: {fd} vs {}", dx[i]);
+        }
+        for i in [0, 5, w.len() - 1] {
+            let fd = central(&|d| loss(&x, &moved(&w, i, d), &b));
+            assert!((fd - dw[i]).abs() < 1e-6 * (1.0 + fd.abs()), "dw[{i}]: {fd} vs {}", dw[i]);
+        }
+        for i in 0..b.len() {
+            let fd = central(&|d| loss(&x, &w, &moved(&b, i, d)));
+            assert!((fd - db[i]).abs() < 1e-6 * (1.0 + fd.abs()), "db[{i}]: {fd} vs {}", db[i]);
+        }
+    }
+
+    #[test]
+    fn conv_transpose2d_matches_naive_reference() {
+        let mut rng = Rng::new(5);
+        for _ in 0..200 {
+            let groups = rng.int(1, 3);
+            let xs = [rng.int(0, 2), groups * rng.int(1, 2), rng.int(1, 5), rng.int(1, 5)];
+            let ws = [xs[1], rng.int(1, 2), rng.int(1, 3), rng.int(1, 3)];
+            let stride = [rng.int(1, 3), rng.int(1, 3)];
+            let dilation = [rng.int(1, 2), rng.int(1, 2)];
+            let p = ConvTranspose2dParams {
+                stride,
+                padding: [rng.int(0, 2), rng.int(0, 2)],
+                output_padding: [rng.int(0, stride[0].max(dilation[0])), rng.int(0, 1)],
+                dilation,
+                groups,
+            };
+            let what = format!("{xs:?} {ws:?} {p:?}");
+            let x = rng.values(xs.iter().product());
+            let w = rng.values(ws.iter().product());
+            let bias = rng.values(ws[1] * groups);
+            let padding_ok = (0..2)
+                .all(|a| p.output_padding[a] < p.stride[a] || p.output_padding[a] < p.dilation[a]);
+            let mut dy = Vec::new();
+            let naive = naive_conv_transpose2d(&x, xs, &w, ws, &p, |len| {
+                dy = rng.values(len);
+                dy.clone()
+            });
+            let Some(naive) = naive.filter(|_| padding_ok) else {
+                assert!(conv_transpose2d(&x, xs, &w, ws, None, &p).is_err(), "{what} must fail");
+                continue;
+            };
+            let ys = naive.out_shape;
+            assert_eq!(conv_transpose2d_output_shape(xs, ws, &p).unwrap(), ys, "{what}");
+            let mut want = naive.output.clone();
+            add_bias(&mut want, ys, &bias);
+            let y = conv_transpose2d(&x, xs, &w, ws, Some(&bias), &p).unwrap();
+            assert_close(&y, &want, 1e-12, &format!("conv_transpose2d {what}"));
+            let dx = conv_transpose2d_backward_input(&dy, &w, xs, ws, &p).unwrap();
+            assert_close(&dx, &naive.grad_input, 1e-12, &format!("grad_input {what}"));
+            let dw = conv_transpose2d_backward_weight(&dy, &x, xs, ws, &p).unwrap();
+            assert_close(&dw, &naive.grad_weight, 1e-12, &format!("grad_weight {what}"));
+            let db = conv_backward_bias(&dy, &ys).unwrap();
+            assert_close(&db, &naive_bias_grad(&dy, ys), 1e-12, &format!("grad_bias {what}"));
+        }
+    }
+
+    #[test]
+    fn conv1d_is_conv2d_on_height_one_images() {
+        let mut rng = Rng::new(6);
+        for _ in 0..100 {
+            let groups = rng.int(1, 2);
+            let xs = [rng.int(0, 3), groups * rng.int(1, 2), rng.int(1, 9)];
+            let ws = [groups * rng.int(1, 2), xs[1] / groups, rng.int(1, 4)];
+            let p = Conv1dParams {
+                stride: rng.int(1, 3),
+                padding: rng.int(0, 2),
+                dilation: rng.int(1, 2),
+                groups,
+            };
+            let x = rng.values(xs.iter().product());
+            let w = rng.values(ws.iter().product());
+            let p2 = Conv2dParams {
+                stride: [1, p.stride],
+                padding: [0, p.padding],
+                dilation: [1, p.dilation],
+                groups,
+            };
+            let mut dy = Vec::new();
+            let naive = naive_conv2d(&x, as_image(xs), &w, as_image(ws), &p2, |len| {
+                dy = rng.values(len);
+                dy.clone()
+            });
+            let Some(naive) = naive else {
+                assert!(conv1d(&x, xs, &w, ws, None, &p).is_err());
+                continue;
+            };
+            let [n, o, _, len] = naive.out_shape;
+            assert_eq!(conv1d_output_shape(xs, ws, &p).unwrap(), [n, o, len]);
+            let what = format!("{xs:?} {ws:?} {p:?}");
+            assert_close(&conv1d(&x, xs, &w, ws, None, &p).unwrap(), &naive.output, 1e-12, &what);
+            let dx = conv1d_backward_input(&dy, &w, xs, ws, &p).unwrap();
+            assert_close(&dx, &naive.grad_input, 1e-12, &what);
+            let dw = conv1d_backward_weight(&dy, &x, xs, ws, &p).unwrap();
+            assert_close(&dw, &naive.grad_weight, 1e-12, &what);
+        }
+    }
+
+    /// All conv kernels on one shape, as bits, for comparing thread counts.
+    fn all_kernel_bits<T: Float>(rng_seed: u64, xs: [usize; 4], ws: [usize; 4], p: &Conv2dParams) -> Vec<Vec<u64>> {
+        let mut rng = Rng::new(rng_seed);
+        let cast = |v: Vec<f64>| v.into_iter().map(T::from_f64).collect::<Vec<T>>();
+        let ys = conv2d_output_shape(xs, ws, p).unwrap();
+        let x = cast(rng.values(xs.iter().product()));
+        let w = cast(rng.values(ws.iter().product()));
+        let b = cast(rng.values(ws[0]));
+        let dy = cast(rng.values(ys.iter().product()));
+        let tp = ConvTranspose2dParams {
+            stride: p.stride,
+            padding: p.padding,
+            output_padding: [0, 0],
+            dilation: p.dilation,
+            groups: p.groups,
+        };
+        // The transposed convolution of dy (shape ys) has the shape of x back.
+        assert_eq!(conv_transpose2d_output_shape(ys, ws, &tp).unwrap()[1..], xs[1..]);
+        on_pools(|| {
+            vec![
+                bits(&conv2d(&x, xs, &w, ws, Some(&b), p).unwrap()),
+                bits(&conv2d_backward_input(&dy, &w, xs, ws, p).unwrap()),
+                bits(&conv2d_backward_weight(&dy, &x, xs, ws, p).unwrap()),
+                bits(&conv_backward_bias(&dy, &ys).unwrap()),
+                bits(&conv_transpose2d(&dy, ys, &w, ws, None, &tp).unwrap()),
+                bits(&conv_transpose2d_backward_weight(&x, &dy, ys, ws, &tp).unwrap()),
+            ]
+        })
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
+    #[test]
+    fn results_are_bit_identical_across_thread_counts() {
+        let p = |padding, groups| Conv2dParams { padding: [padding; 2], groups, ..Default::default() };
+        let shapes = [
+            // Batch 1 and large enough that gemm runs its own threads (m·n·k well above its
+            // threading threshold), for the forward, input and weight gradients.
+            ([1, 32, 28, 28], [64, 32, 3, 3], p(1, 1)),
+            ([1, 64, 28, 28], [64, 64, 1, 1], p(0, 1)),
+            // Batches split into several weight-gradient chunks, with groups.
+            ([9, 4, 7, 6], [6, 2, 3, 3], p(1, 2)),
+            ([37, 3, 5, 5], [4, 3, 2, 2], p(0, 1)),
+            ([3, 8, 12, 12], [16, 8, 3, 3], p(1, 1)),
+        ];
+        for (xs, ws, params) in shapes {
+            for results in [all_kernel_bits::<f32>(7, xs, ws, &params), all_kernel_bits::<f64>(7, xs, ws, &params)] {
+                let per_pool = results.len() / 3;
+                let (one, rest) = results.split_at(per_pool);
+                for other in rest.chunks(per_pool) {
+                    assert!(one == other, "{xs:?} {ws:?}: results depend on the thread count");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn invalid_arguments_are_errors() {
+        let x = vec![0f32; 2 * 4 * 5 * 5];
+        let w = vec![0f32; 6 * 2 * 3 * 3];
+        let (xs, ws) = ([2, 4, 5, 5], [6, 2, 3, 3]);
+        let good = Conv2dParams { groups: 2, ..Default::default() };
+        assert!(conv2d(&x, xs, &w, ws, None, &good).is_ok());
+        let bad_params = [
+            Conv2dParams { stride: [0, 1], ..good },
+            Conv2dParams { dilation: [1, 0], ..good },
+            Conv2dParams { groups: 0, ..good },
+            Conv2dParams { groups: 3, ..good },
+            Conv2dParams { groups: 1, ..good },
+            Conv2dParams { dilation: [3, 1], ..good },
+        ];
+        for p in &bad_params {
+            assert!(conv2d(&x, xs, &w, ws, None, p).is_err(), "{p:?}");
+            assert!(conv2d_backward_input(&x, &w, xs, ws, p).is_err(), "{p:?}");
+            assert!(conv2d_backward_weight(&x, &x, xs, ws, p).is_err(), "{p:?}");
+        }
+        // Lengths that do not match the shapes.
+        assert!(conv2d(&x[1..], xs, &w, ws, None, &good).is_err());
+        assert!(conv2d(&x, xs, &w[1..], ws, None, &good).is_err());
+        assert!(conv2d(&x, xs, &w, ws, Some(&[0.0; 5]), &good).is_err());
+        assert!(conv2d_backward_input(&x, &w, xs, ws, &good).is_err());
+        assert!(conv2d_backward_weight(&x, &x, xs, ws, &good).is_err());
+        assert!(conv_backward_bias(&x, &[2, 4, 5]).is_err());
+        assert!(conv_backward_bias(&x, &[2]).is_err());
+        // Zero-size kernels and shapes whose element counts overflow.
+        assert!(conv2d(&[0f32; 0], [1, 1, 3, 3], &[], [1, 1, 0, 3], None, &Default::default()).is_err());
+        let huge = usize::MAX / 2;
+        assert!(conv2d(&[0f32; 0], [0, huge, huge, 3], &[], [1, huge, 1, 1], None, &Default::default()).is_err());
+        let far = Conv2dParams { padding: [huge, 0], ..Default::default() };
+        assert!(conv2d(&[0f32; 0], [0, 1, 3, 3], &[0.0], [1, 1, 1, 1], None, &far).is_err());
+        assert!(conv_backward_bias(&[0f32; 0], &[huge, huge, 4]).is_err());
+        // Transposed convolution: output_padding not below stride or dilation, channel mismatch.
+        let tp = ConvTranspose2dParams { stride: [2, 2], output_padding: [2, 0], ..Default::default() };
+        let wt = vec![0f32; 4 * 3 * 3 * 3];
+        assert!(conv_transpose2d(&x, xs, &wt, [4, 3, 3, 3], None, &tp).is_err());
+        let tp = ConvTranspose2dParams { output_padding: [1, 0], ..tp };
+        assert!(conv_transpose2d(&x, xs, &wt, [4, 3, 3, 3], None, &tp).is_ok());
+        assert!(conv_transpose2d(&x, xs, &wt, [3, 4, 3, 3], None, &tp).is_err());
+        let tp = ConvTranspose2dParams { padding: [9, 0], ..tp };
+        assert!(conv_transpose2d(&x, xs, &wt, [4, 3, 3, 3], None, &tp).is_err());
+        // conv1d.
+        let p1 = Conv1dParams { stride: 0, ..Default::default() };
+        assert!(conv1d(&[0f32; 6], [1, 2, 3], &[0.0; 4], [2, 2, 1], None, &p1).is_err());
+        assert!(conv1d(&[0f32; 6], [1, 2, 3], &[0.0; 8], [2, 2, 2], None, &Default::default()).is_ok());
+        assert!(conv1d(&[0f32; 6], [1, 2, 3], &[0.0; 16], [2, 2, 4], None, &Default::default()).is_err());
+    }
+
+    /// Single-thread timing of conv2d forward + input, weight and bias gradients (f32) at two
+    /// MNIST-CNN layer shapes: `cargo test --release -p strata-tensor bench_conv2d -- --ignored
+    /// --nocapture`.
+    #[test]
+    #[ignore]
+    fn bench_conv2d_layers() {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        let p = Conv2dParams { padding: [1, 1], ..Default::default() };
+        for (xs, ws) in [([64, 1, 28, 28], [32, 1, 3, 3]), ([64, 32, 14, 14], [64, 32, 3, 3])] {
+            let mut rng = Rng::new(8);
+            let ys = conv2d_output_shape(xs, ws, &p).unwrap();
+            let x = to_f32(&rng.values(xs.iter().product()));
+            let w = to_f32(&rng.values(ws.iter().product()));
+            let b = to_f32(&rng.values(ws[0]));
+            let dy = to_f32(&rng.values(ys.iter().product()));
+            let flops = conv2d_flops(xs, ws, &p).unwrap();
+            let best = |f: &dyn Fn()| {
+                (0..20)
+                    .map(|_| {
+                        let start = std::time::Instant::now();
+                        f();
+                        start.elapsed().as_secs_f64()
+                    })
+                    .fold(f64::INFINITY, f64::min)
+            };
+            pool.install(|| {
+                let fwd = best(&|| drop(conv2d(&x, xs, &w, ws, Some(&b), &p).unwrap()));
+                let bwd_in = best(&|| drop(conv2d_backward_input(&dy, &w, xs, ws, &p).unwrap()));
+                let bwd_w = best(&|| drop(conv2d_backward_weight(&dy, &x, xs, ws, &p).unwrap()));
+                let bwd_b = best(&|| drop(conv_backward_bias(&dy, &ys).unwrap()));
+                let gflops = |t: f64| flops / t * 1e-9;
+                println!(
+                    "conv2d {xs:?} * {ws:?}: forward {:.3} ms ({:.1} GFLOP/s), grad_input {:.3} ms \
+                     ({:.1}), grad_weight {:.3} ms ({:.1}), grad_bias {:.3} ms; total {:.3} ms",
+                    fwd * 1e3,
+                    gflops(fwd),
+                    bwd_in * 1e3,
+                    gflops(bwd_in),
+                    bwd_w * 1e3,
+                    gflops(bwd_w),
+                    bwd_b * 1e3,
+                    (fwd + bwd_in + bwd_w + bwd_b) * 1e3
+                );
+            });
+        }
+    }
 }
