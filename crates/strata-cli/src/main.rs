@@ -1,9 +1,33 @@
+//! The `strata` command-line tool.
 #![forbid(unsafe_code)]
+
+/// `outln!` that ends the process quietly when stdout is closed (e.g. piped into `head`)
+/// instead of panicking.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        if let Err(e) = writeln!(out, $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+            eprintln!("error: cannot write to stdout: {e}");
+            std::process::exit(1);
+        }
+    }};
+}
+
+mod bench;
+mod demo;
 
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "strata", version, about = "Specify, run, train and verify neural networks with every numeric meaning explicit")]
+#[command(
+    name = "strata",
+    version,
+    about = "Specify, run, train and verify neural networks with every numeric meaning explicit"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -11,17 +35,33 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Train a classifier on the embedded 8×8 digits set and report its test accuracy.
+    Demo(demo::DemoArgs),
+    /// Measure kernel throughput (add --json for machine-readable output).
+    Bench(bench::BenchArgs),
     /// Print every trust boundary: what Strata relies on without checking it.
     Trust,
 }
 
 fn main() {
     let cli = Cli::parse();
-    match cli.command {
+    let result = match cli.command {
+        Command::Demo(args) => demo::run(&args),
+        Command::Bench(args) => bench::run(&args),
         Command::Trust => {
-            for b in strata_tensor::trust::BOUNDARIES {
-                println!("{} [{}] {}\n    {}", b.name, b.kind, b.location, b.justification);
-            }
+            print_trust();
+            Ok(())
         }
+    };
+    if let Err(msg) = result {
+        eprintln!("error: {msg}");
+        std::process::exit(1);
+    }
+}
+
+fn print_trust() {
+    outln!("Trust boundaries: what Strata relies on without checking it itself.\n");
+    for b in strata_cli::trust_registry() {
+        outln!("{}  [{}]\n  where: {}\n  why:   {}\n", b.name, b.kind, b.location, b.justification);
     }
 }

@@ -6,6 +6,7 @@
 //! evaluation order ([`ReduceOrder`]) so that results do not depend on the thread count.
 #![deny(unsafe_code)]
 
+mod conv_ops;
 mod display;
 mod dtype;
 mod elementwise;
@@ -25,7 +26,9 @@ pub mod trust;
 mod view;
 
 pub use dtype::{DType, Element, Float};
+pub use conv_ops::ConvGrads;
 pub use elementwise::CmpOp;
+pub use kernels::conv::{Conv1dParams, Conv2dParams, ConvTranspose2dParams};
 pub use error::{Result, TensorError};
 pub use matmul::MatmulKernel;
 pub use nn_ops::BatchNormOutput;

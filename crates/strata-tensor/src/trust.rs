@@ -25,6 +25,13 @@ pub const BOUNDARIES: &[TrustBoundary] = &[
             overlap-checked in safe code first; results are tested against a naive f64 product",
     },
     TrustBoundary {
+        name: "strata-tensor/fma-peak",
+        kind: "unsafe",
+        location: "crates/strata-tensor/src/kernels/peak.rs",
+        justification: "std::arch FMA intrinsics called only after runtime CPU feature \
+            detection; used only to report benchmark figures against the hardware peak",
+    },
+    TrustBoundary {
         name: "strata-tensor/native-libm",
         kind: "libm",
         location: "crates/strata-tensor/src/dtype.rs",

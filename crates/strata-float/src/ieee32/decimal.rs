@@ -88,11 +88,14 @@ impl Ieee32 {
         let scaled = (BigUint::from(sig) * BigUint::from(5u32).pow(-exp as u32)).to_string();
         let padded = format!("{scaled:0>width$}", width = fraction_digits + 1);
         let (integer, fraction) = padded.split_at(padded.len() - fraction_digits);
-        format!("{sign}{integer}.{}", fraction.trim_end_matches('0'))
+        match fraction.trim_end_matches('0') {
+            "" => format!("{sign}{integer}"),
+            fraction => format!("{sign}{integer}.{fraction}"),
+        }
     }
 
-    /// The shortest decimal that parses back (ties-to-even) to this value, the closest such if
-    /// several have that length.
+    /// The shortest decimal that parses back (ties-to-even) to this value; the closest such if
+    /// several have that length, the larger in magnitude if two are equally close (as Rust's `{:e}`).
     pub fn to_shortest_decimal(self) -> ShortestDecimal {
         // Rust prints every NaN as `NaN`, without a sign.
         let negative = self.is_sign_negative() && !self.is_nan();
@@ -133,12 +136,10 @@ impl Ieee32 {
             let floor = &scaled_num / &scaled_den;
             let twice_remainder = (&scaled_num % &scaled_den) << 1usize;
             let ceil = &floor + 1u32;
-            // Try the nearer candidate first; on an exact tie, the one with an even last digit.
+            // Try the nearer candidate first; on an exact tie the larger magnitude, as Rust does.
             let candidates = if twice_remainder.is_zero() {
                 vec![floor]
-            } else if twice_remainder < scaled_den
-                || (twice_remainder == scaled_den && !floor.bit(0))
-            {
+            } else if twice_remainder < scaled_den {
                 vec![floor, ceil]
             } else {
                 vec![ceil, floor]

@@ -226,33 +226,59 @@ impl ConvGeometry {
         }
         Ok(())
     }
-    /// Calls `visit(col_offset, input_offset, len)` for each run of one sample's column matrix
-    /// that reads the input: row `(c, ki, kj)`, output row `oh`, and the output columns whose
-    /// taps lie inside the input. Consecutive entries of a run read input elements `stride_w`
-    /// apart; every entry outside the runs reads zero padding.
-    fn for_each_input_run(&self, mut visit: impl FnMut(usize, usize, usize)) {
+    /// For each kernel row (column), the output rows (columns) whose tap reads the input rather
+    /// than padding. Empty when there are no columns to build (nothing to do, and the kernel
+    /// extent need not be small then).
+    fn tap_plan(&self) -> TapPlan {
+        if self.col_len == 0 {
+            return TapPlan { rows: Vec::new(), cols: Vec::new() };
+        }
+        let axis = |a: usize| {
+            let [stride, pad, dilation] =
+                [self.params.stride[a], self.params.padding[a], self.params.dilation[a]];
+            (0..self.kernel[a])
+                .map(|k| inside_range(self.out_hw[a], k * dilation, stride, pad, self.in_hw[a]))
+                .collect()
+        };
+        TapPlan { rows: axis(0), cols: axis(1) }
+    }
+
+    /// Calls `visit(row, block)` for each row `(c, ki, kj)` of one sample's column matrix
+    /// `[in_channels * kh * kw, out_h * out_w]` with the block of that row that reads the input;
+    /// every entry outside the block reads zero padding.
+    fn for_each_tap_block(&self, plan: &TapPlan, mut visit: impl FnMut(usize, TapBlock)) {
+        if self.col_len == 0 {
+            return;
+        }
         let [in_h, in_w] = self.in_hw;
-        let [out_h, out_w] = self.out_hw;
+        let out_w = self.out_hw[1];
         let [stride_h, stride_w] = self.params.stride;
         let [pad_h, pad_w] = self.params.padding;
         let [dil_h, dil_w] = self.params.dilation;
-        let out_plane = self.out_plane();
+        let input_line_step = stride_h * in_w;
         let mut row = 0;
         for c in 0..self.in_channels {
-            for ki in 0..self.kernel[0] {
-                let rows = inside_range(out_h, ki * dil_h, stride_h, pad_h, in_h);
-                for kj in 0..self.kernel[1] {
-                    let cols = inside_range(out_w, kj * dil_w, stride_w, pad_w, in_w);
-                    if !cols.is_empty() {
-                        let first_iw = cols.start * stride_w + kj * dil_w - pad_w;
-                        for oh in rows.clone() {
-                            let ih = oh * stride_h + ki * dil_h - pad_h;
-                            visit(
-                                row * out_plane + oh * out_w + cols.start,
-                                (c * in_h + ih) * in_w + first_iw,
-                                cols.len(),
-                            );
+            for (ki, rows) in plan.rows.iter().enumerate() {
+                for (kj, cols) in plan.cols.iter().enumerate() {
+                    if !rows.is_empty() && !cols.is_empty() {
+                        let ih = rows.start * stride_h + ki * dil_h - pad_h;
+                        let iw = cols.start * stride_w + kj * dil_w - pad_w;
+                        let mut block = TapBlock {
+                            col_offset: (row * self.out_hw[0] + rows.start) * out_w + cols.start,
+                            input_offset: (c * in_h + ih) * in_w + iw,
+                            lines: rows.len(),
+                            len: cols.len(),
+                            col_line_step: out_w,
+                            input_line_step,
+                        };
+                        // Whole lines that are also consecutive in the input form one line.
+                        if block.len == out_w && stride_w == 1 && input_line_step == out_w {
+                            block.len *= block.lines;
+                            block.lines = 1;
+                            block.col_line_step = block.len;
+                            block.input_line_step = block.len;
                         }
+                        visit(row, block);
                     }
                     row += 1;
                 }
@@ -262,44 +288,87 @@ impl ConvGeometry {
 
     /// One sample's column matrix `[in_channels * kh * kw, out_h * out_w]`: the sample itself
     /// when pointwise, else its im2col written into `buffer`.
-    fn columns<'a, T: Float>(&self, sample: &'a [T], buffer: &'a mut Vec<T>) -> &'a [T] {
+    fn columns<'a, T: Float>(
+        &self,
+        plan: &TapPlan,
+        sample: &'a [T],
+        buffer: &'a mut Vec<T>,
+    ) -> &'a [T] {
         if self.is_pointwise() {
             return sample;
         }
         buffer.resize(self.col_len, T::zero());
-        if self.params.padding != [0, 0] {
-            buffer.fill(T::zero());
-        }
-        let stride_w = self.params.stride[1];
-        self.for_each_input_run(|col_at, input_at, len| {
-            let run = &mut buffer[col_at..col_at + len];
-            if stride_w == 1 {
-                run.copy_from_slice(&sample[input_at..input_at + len]);
-            } else {
-                for (dst, &src) in run.iter_mut().zip(sample[input_at..].iter().step_by(stride_w)) {
-                    *dst = src;
+        let (out_plane, stride_w) = (self.out_plane(), self.params.stride[1]);
+        // Rows without a block read only padding: zero them. A row whose block does not cover
+        // it is zeroed before the block is written over it.
+        let mut next_row = 0;
+        self.for_each_tap_block(plan, |row, block| {
+            let covered = block.lines * block.len == out_plane;
+            let end = if covered { row } else { row + 1 };
+            buffer[next_row * out_plane..end * out_plane].fill(T::zero());
+            next_row = row + 1;
+            for (col_at, input_at) in block.lines() {
+                let line = &mut buffer[col_at..col_at + block.len];
+                if stride_w == 1 {
+                    line.copy_from_slice(&sample[input_at..input_at + block.len]);
+                } else {
+                    let taps = sample[input_at..].iter().step_by(stride_w);
+                    for (dst, &src) in line.iter_mut().zip(taps) {
+                        *dst = src;
+                    }
                 }
             }
         });
+        buffer[next_row * out_plane..].fill(T::zero());
         buffer
     }
 
     /// col2im: adds each column-matrix entry onto the input element it reads (padding entries
     /// are dropped), in row-major order of the column matrix.
-    fn add_columns_to_input<T: Float>(&self, columns: &[T], sample: &mut [T]) {
+    fn add_columns_to_input<T: Float>(&self, plan: &TapPlan, columns: &[T], sample: &mut [T]) {
         let stride_w = self.params.stride[1];
-        self.for_each_input_run(|col_at, input_at, len| {
-            let run = &columns[col_at..col_at + len];
-            if stride_w == 1 {
-                for (dst, &src) in sample[input_at..input_at + len].iter_mut().zip(run) {
-                    *dst += src;
-                }
-            } else {
-                for (dst, &src) in sample[input_at..].iter_mut().step_by(stride_w).zip(run) {
-                    *dst += src;
+        self.for_each_tap_block(plan, |_, block| {
+            for (col_at, input_at) in block.lines() {
+                let line = &columns[col_at..col_at + block.len];
+                if stride_w == 1 {
+                    for (dst, &src) in sample[input_at..input_at + block.len].iter_mut().zip(line) {
+                        *dst += src;
+                    }
+                } else {
+                    for (dst, &src) in sample[input_at..].iter_mut().step_by(stride_w).zip(line) {
+                        *dst += src;
+                    }
                 }
             }
         });
+    }
+}
+
+/// See [`ConvGeometry::tap_plan`].
+struct TapPlan {
+    rows: Vec<Range<usize>>,
+    cols: Vec<Range<usize>>,
+}
+
+/// The entries of one column-matrix row that read the input: `lines` lines of `len` entries,
+/// line `l` starting at `col_offset + l * col_line_step` and reading the input from
+/// `input_offset + l * input_line_step` on, `stride_w` apart.
+#[derive(Clone, Copy, Debug)]
+struct TapBlock {
+    col_offset: usize,
+    input_offset: usize,
+    lines: usize,
+    len: usize,
+    col_line_step: usize,
+    input_line_step: usize,
+}
+
+impl TapBlock {
+    /// `(col_offset, input_offset)` of each line.
+    fn lines(self) -> impl Iterator<Item = (usize, usize)> {
+        (0..self.lines).map(move |l| {
+            (self.col_offset + l * self.col_line_step, self.input_offset + l * self.input_line_step)
+        })
     }
 }
 
@@ -340,12 +409,13 @@ fn forward<T: Float>(g: &ConvGeometry, input: &[T], weight: &[T], bias: Option<&
         return Ok(output);
     }
     let (out_plane, group_out, group_k) = (g.out_plane(), g.group_out(), g.group_k());
+    let plan = g.tap_plan();
     let threads = gemm_threads(g.batch);
     output.par_chunks_mut(g.sample_output_len).enumerate().try_for_each_init(
         Vec::new,
         |buffer, (n, out)| {
             let sample = &input[n * g.sample_input_len..(n + 1) * g.sample_input_len];
-            let columns = g.columns(sample, buffer);
+            let columns = g.columns(&plan, sample, buffer);
             if let Some(b) = bias {
                 fill_with_bias(out, out_plane, b);
             }
@@ -384,6 +454,7 @@ fn input_grad<T: Float>(
     let (in_plane, out_plane) = (g.in_plane(), g.out_plane());
     let (group_out, group_k) = (g.group_out(), g.group_k());
     let pointwise = g.is_pointwise();
+    let plan = g.tap_plan();
     let threads = gemm_threads(g.batch);
     grad_input.par_chunks_mut(g.sample_input_len).enumerate().try_for_each_init(
         Vec::new,
@@ -411,7 +482,7 @@ fn input_grad<T: Float>(
             } else {
                 buffer.resize(g.col_len, T::zero());
                 column_grad(buffer, false)?;
-                g.add_columns_to_input(buffer, dx);
+                g.add_columns_to_input(&plan, buffer, dx);
                 Ok(())
             }
         },
@@ -430,6 +501,7 @@ fn weight_grad<T: Float>(g: &ConvGeometry, input: &[T], grad_output: &[T]) -> Re
         return Ok(vec![T::zero(); g.weight_len]);
     }
     let (out_plane, group_out, group_k) = (g.out_plane(), g.group_out(), g.group_k());
+    let plan = g.tap_plan();
     let threads = gemm_threads(chunks);
     let partials = (0..chunks)
         .into_par_iter()
@@ -438,7 +510,7 @@ fn weight_grad<T: Float>(g: &ConvGeometry, input: &[T], grad_output: &[T]) -> Re
             for n in c * chunk..((c + 1) * chunk).min(g.batch) {
                 let sample = &input[n * g.sample_input_len..(n + 1) * g.sample_input_len];
                 let dy = &grad_output[n * g.sample_output_len..(n + 1) * g.sample_output_len];
-                let columns = g.columns(sample, buffer);
+                let columns = g.columns(&plan, sample, buffer);
                 for group in 0..g.params.groups {
                     gemm(
                         MatMut::row_major(&mut dw, group * group_out * group_k, group_out, group_k),
@@ -1361,5 +1433,63 @@ pub(crate) mod tests {
                 );
             });
         }
+    }
+}
+#[cfg(test)]
+mod scratch {
+    use super::*;
+    fn best(f: &mut dyn FnMut()) -> f64 {
+        (0..20).map(|_| { let s = std::time::Instant::now(); f(); s.elapsed().as_secs_f64() }).fold(f64::INFINITY, f64::min)
+    }
+    #[test]
+    #[ignore]
+    fn scratch_gemm() {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        pool.install(|| {
+        for &(m, n, k, reps) in &[(64usize, 196usize, 288usize, 64usize), (64, 784, 288, 16), (64, 196*16, 288, 4), (512, 512, 512, 1), (32, 784, 9, 64), (32,9,784,64), (9, 32, 784, 64), (288, 196, 64, 64), (64, 288, 196, 64)] {
+            let a = vec![1.0f32; m * k];
+            let b = vec![1.0f32; k * n];
+            let mut c = vec![0.0f32; m * n];
+            let t = best(&mut || for _ in 0..reps { gemm(MatMut::row_major(&mut c, 0, m, n), false, MatRef::row_major(&a, 0, m, k), MatRef::row_major(&b, 0, k, n), 1).unwrap() });
+            println!("gemm {m}x{n}x{k} x{reps}: {:.3} ms, {:.1} GFLOP/s", t*1e3, 2.0*(m*n*k*reps) as f64 / t * 1e-9);
+        }
+        for &(o, ckk, hw) in &[(32usize, 9usize, 784usize), (64, 288, 196)] {
+            let dy = vec![1.0f32; o * hw];
+            let col = vec![1.0f32; ckk * hw];
+            let mut dw = vec![0.0f32; o * ckk];
+            let ta = best(&mut || for _ in 0..64 { gemm(MatMut::row_major(&mut dw, 0, o, ckk), true, MatRef::row_major(&dy, 0, o, hw), MatRef::row_major(&col, 0, ckk, hw).t(), 1).unwrap() });
+            let tb = best(&mut || for _ in 0..64 { gemm(MatMut { data: &mut dw, offset: 0, rows: ckk, cols: o, row_stride: 1, col_stride: ckk }, true, MatRef::row_major(&col, 0, ckk, hw), MatRef::row_major(&dy, 0, o, hw).t(), 1).unwrap() });
+            println!("dw {o}x{ckk}x{hw}: a {:.3} ms b {:.3} ms", ta*1e3, tb*1e3);
+        }
+        let g = ConvGeometry::new("x", [64, 32, 14, 14], [64, 32, 3, 3], &Conv2dParams{padding:[1,1], ..Default::default()}, None).unwrap();
+        let x = vec![1.0f32; 64*32*196];
+        let plan = g.tap_plan();
+        let mut buf = Vec::new();
+        let t = best(&mut || for n in 0..64 { let c = g.columns(&plan, &x[n*32*196..(n+1)*32*196], &mut buf); std::hint::black_box(c); });
+        println!("im2col B: {:.3} ms", t*1e3);
+        let col = vec![1.0f32; g.col_len];
+        let mut dx = vec![0.0f32; 32*196];
+        let t = best(&mut || for _ in 0..64 { g.add_columns_to_input(&plan, &col, &mut dx); std::hint::black_box(&dx); });
+        println!("col2im B: {:.3} ms", t*1e3);
+        });
+    }
+}
+#[cfg(test)]
+mod scratch2 {
+    use super::*;
+    #[test]
+    #[ignore]
+    fn scratch_im2col_loop() {
+        let g = ConvGeometry::new("x", [64, 32, 14, 14], [64, 32, 3, 3], &Conv2dParams{padding:[1,1], ..Default::default()}, None).unwrap();
+        let x = vec![1.0f32; 64*32*196];
+        let plan = g.tap_plan();
+        let mut buf = Vec::new();
+        let col = vec![1.0f32; g.col_len];
+        let mut dx = vec![0.0f32; 32*196];
+        let which = std::env::var("SCRATCH").unwrap_or_default();
+        for _ in 0..100 { for n in 0..64 {
+            if which == "im2col" { let c = g.columns(&plan, &x[n*32*196..(n+1)*32*196], &mut buf); std::hint::black_box(c); }
+            if which == "col2im" { g.add_columns_to_input(&plan, &col, &mut dx); std::hint::black_box(&dx); }
+        } }
     }
 }

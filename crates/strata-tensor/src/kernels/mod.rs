@@ -4,3 +4,4 @@
 pub mod gemm;
 pub mod conv;
 pub mod pool;
+pub mod peak;

@@ -1,0 +1,168 @@
+//! `strata bench`: throughput of the tensor kernels, as one JSON object per result with
+//! `--json` (name, params, value, unit) so that scripts such as `benches/torch_compare.py`
+//! can put Strata and PyTorch side by side in one run.
+
+use clap::{Args, Subcommand};
+use serde_json::{json, Value};
+use std::time::Instant;
+use strata_tensor::kernels::peak::single_core_fma_peak_gflops;
+use strata_tensor::kernels::conv::conv2d_flops;
+use strata_tensor::{Conv2dParams, DType, Rng, Tensor};
+
+#[derive(Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    what: BenchKind,
+    /// Print one JSON object per result instead of a table.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Thread counts to run with (comma-separated).
+    #[arg(long, global = true, value_delimiter = ',', default_values_t = [1usize, 2])]
+    threads: Vec<usize>,
+    /// Minimum measuring time per case, in seconds.
+    #[arg(long, global = true, default_value_t = 1.0)]
+    min_time: f64,
+}
+
+#[derive(Subcommand)]
+enum BenchKind {
+    /// f32 matrix product n×n×n: GFLOP/s and fraction of the measured FMA peak.
+    Gemm {
+        /// Matrix sizes (comma-separated).
+        #[arg(long, value_delimiter = ',', default_values_t = [256usize, 1024, 2048])]
+        n: Vec<usize>,
+    },
+    /// conv2d forward + backward (input, weight and bias gradients) for the MNIST CNN layers.
+    Conv,
+    /// The measured single-core f32 FMA peak.
+    Peak,
+    /// Everything above.
+    Tensor,
+}
+
+/// One measured figure.
+pub struct Record {
+    name: String,
+    params: Value,
+    value: f64,
+    unit: &'static str,
+}
+
+impl Record {
+    fn print(&self, as_json: bool) {
+        if as_json {
+            let obj = json!({"name": self.name, "params": self.params, "value": self.value, "unit": self.unit});
+            outln!("{obj}");
+        } else {
+            outln!("{:<14} {:<60} {:>12.3} {}", self.name, self.params.to_string(), self.value, self.unit);
+        }
+    }
+}
+
+/// Best time of repeated runs of `f` (after one warm-up run), measuring for at least
+/// `min_time` seconds and 3 runs. The minimum is the figure least disturbed by other load.
+pub fn best_time(min_time: f64, mut f: impl FnMut()) -> f64 {
+    f();
+    let start = Instant::now();
+    let mut best = f64::INFINITY;
+    let mut runs = 0;
+    while runs < 3 || start.elapsed().as_secs_f64() < min_time {
+        let t = Instant::now();
+        f();
+        best = best.min(t.elapsed().as_secs_f64());
+        runs += 1;
+    }
+    best
+}
+
+fn pool(threads: usize) -> Result<rayon::ThreadPool, String> {
+    rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| e.to_string())
+}
+
+fn peak_record() -> Option<(f64, Record)> {
+    let (peak, isa) = single_core_fma_peak_gflops()?;
+    let rec = Record { name: "fma_peak".into(), params: json!({"threads": 1, "isa": isa}), value: peak, unit: "GFLOP/s" };
+    Some((peak, rec))
+}
+
+fn gemm_records(sizes: &[usize], threads: &[usize], min_time: f64, peak: Option<f64>) -> Result<Vec<Record>, String> {
+    let mut out = Vec::new();
+    let mut rng = Rng::new(0);
+    for &n in sizes {
+        let a = Tensor::randn([n, n], DType::F32, &mut rng).map_err(|e| e.to_string())?;
+        let b = Tensor::randn([n, n], DType::F32, &mut rng).map_err(|e| e.to_string())?;
+        for &t in threads {
+            let secs = pool(t)?.install(|| best_time(min_time, || drop(a.matmul(&b))));
+            let gflops = 2.0 * (n as f64).powi(3) / secs / 1e9;
+            let mut params = json!({"n": n, "threads": t});
+            if let Some(p) = peak {
+                params["fraction_of_peak"] = json!(gflops / (p * t as f64));
+            }
+            out.push(Record { name: "gemm_f32".into(), params, value: gflops, unit: "GFLOP/s" });
+        }
+    }
+    Ok(out)
+}
+
+/// The conv layers of the MNIST CNN of the training issue, at batch 64:
+/// (name, input [N, C, H, W], weight [O, C, kh, kw]), all 3×3 with padding 1.
+pub const CNN_LAYERS: [(&str, [usize; 4], [usize; 4]); 2] = [
+    ("conv1", [64, 1, 28, 28], [32, 1, 3, 3]),
+    ("conv2", [64, 32, 14, 14], [64, 32, 3, 3]),
+];
+
+fn conv_records(threads: &[usize], min_time: f64) -> Result<Vec<Record>, String> {
+    let e = |e: strata_tensor::TensorError| e.to_string();
+    let params = Conv2dParams { padding: [1, 1], ..Default::default() };
+    let mut rng = Rng::new(1);
+    let mut out = Vec::new();
+    for (layer, xs, ws) in CNN_LAYERS {
+        let x = Tensor::randn(xs, DType::F32, &mut rng).map_err(e)?;
+        let w = Tensor::randn(ws, DType::F32, &mut rng).map_err(e)?;
+        let b = Tensor::randn([ws[0]], DType::F32, &mut rng).map_err(e)?;
+        let y = x.conv2d(&w, Some(&b), &params).map_err(e)?;
+        let gy = Tensor::randn(y.shape().clone(), DType::F32, &mut rng).map_err(e)?;
+        // Forward, input gradient and weight gradient each cost one forward's flops.
+        let flops = 3.0 * conv2d_flops(xs, ws, &params).map_err(e)?;
+        for &t in threads {
+            let secs = pool(t)?.install(|| {
+                best_time(min_time, || {
+                    drop(x.conv2d(&w, Some(&b), &params));
+                    drop(x.conv2d_backward(&w, &gy, &params));
+                })
+            });
+            let p = json!({"layer": layer, "input": xs, "weight": ws, "padding": 1, "threads": t});
+            out.push(Record { name: "conv2d_fwd_bwd_f32".into(), params: p.clone(), value: secs * 1e3, unit: "ms" });
+            out.push(Record { name: "conv2d_fwd_bwd_f32_gflops".into(), params: p, value: flops / secs / 1e9, unit: "GFLOP/s" });
+        }
+    }
+    Ok(out)
+}
+
+pub fn run(args: &BenchArgs) -> Result<(), String> {
+    let emit = |recs: Vec<Record>| recs.iter().for_each(|r| r.print(args.json));
+    let peak = || {
+        let p = peak_record();
+        let value = p.as_ref().map(|(v, _)| *v);
+        if let Some((_, r)) = p {
+            r.print(args.json);
+        }
+        value
+    };
+    match &args.what {
+        BenchKind::Peak => {
+            peak();
+        }
+        BenchKind::Gemm { n } => {
+            let p = peak();
+            emit(gemm_records(n, &args.threads, args.min_time, p)?);
+        }
+        BenchKind::Conv => emit(conv_records(&args.threads, args.min_time)?),
+        BenchKind::Tensor => {
+            let p = peak();
+            emit(gemm_records(&[256, 1024, 2048], &args.threads, args.min_time, p)?);
+            emit(conv_records(&args.threads, args.min_time)?);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,161 @@
+//! `strata demo`: the README's main job. It trains a 64-32-10 ReLU network on the embedded
+//! 8×8 digits set (1,797 images; 360 held out for test) with minibatch SGD, written directly
+//! on `strata-tensor` ops (forward, hand-derived backward, momentum update), and reports the
+//! test accuracy. Later stages add verification of the trained network.
+
+use clap::Args;
+use flate2::read::GzDecoder;
+use std::io::Read;
+use std::time::Instant;
+use strata_tensor::{init, DType, Rng, Tensor, TensorError};
+
+const DIGITS_GZ: &[u8] = include_bytes!("../data/digits.csv.gz");
+const TEST_SIZE: usize = 360;
+const FEATURES: usize = 64;
+const CLASSES: usize = 10;
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Training epochs.
+    #[arg(long, default_value_t = 40)]
+    epochs: usize,
+    /// Seed for initialization and shuffling.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    #[arg(long, default_value_t = 64)]
+    batch_size: usize,
+    #[arg(long, default_value_t = 0.05)]
+    lr: f64,
+}
+
+/// Images scaled to [0, 1] and labels.
+pub struct Digits {
+    pub images: Vec<f32>,
+    pub labels: Vec<usize>,
+}
+
+/// Parses the embedded digits CSV (64 pixel values 0..16, then the label), naming the line of
+/// any malformed record.
+pub fn load_digits() -> Result<Digits, String> {
+    let mut text = String::new();
+    GzDecoder::new(DIGITS_GZ)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("embedded digits.csv.gz: {e}"))?;
+    let (mut images, mut labels) = (Vec::new(), Vec::new());
+    for (i, line) in text.lines().enumerate() {
+        let bad = |what: &str| format!("embedded digits.csv.gz line {}: {what}", i + 1);
+        let fields: Vec<&str> = line.split(',').collect();
+        if fields.len() != FEATURES + 1 {
+            return Err(bad(&format!("{} fields, expected {}", fields.len(), FEATURES + 1)));
+        }
+        for f in &fields[..FEATURES] {
+            let v: f32 = f.trim().parse().map_err(|_| bad(&format!("pixel {f:?} is not a number")))?;
+            images.push(v / 16.0);
+        }
+        let label: f64 = fields[FEATURES].trim().parse().map_err(|_| bad("label is not a number"))?;
+        if !(0.0..CLASSES as f64).contains(&label) || label.fract() != 0.0 {
+            return Err(bad(&format!("label {label} is not a class 0..9")));
+        }
+        labels.push(label as usize);
+    }
+    Ok(Digits { images, labels })
+}
+
+struct Mlp {
+    params: Vec<Tensor>, // w1 [64, 32], b1 [32], w2 [32, 10], b2 [10]
+}
+
+impl Mlp {
+    fn new(rng: &mut Rng) -> Result<Mlp, TensorError> {
+        let mut params = Vec::new();
+        for (fan_in, fan_out) in [(FEATURES, 32), (32, CLASSES)] {
+            // PyTorch's nn.Linear init, stored transposed ([in, out]) so forward is x·W.
+            let w = init::torch_default_weight([fan_out, fan_in], DType::F32, rng)?;
+            params.push(w.t()?.contiguous());
+            params.push(init::torch_default_bias(w.shape(), DType::F32, rng)?);
+        }
+        Ok(Mlp { params })
+    }
+
+    /// Logits and the hidden pre-activation (needed by the backward pass).
+    fn forward(&self, x: &Tensor) -> Result<(Tensor, Tensor, Tensor), TensorError> {
+        let pre = x.matmul(&self.params[0])?.add(&self.params[1])?;
+        let hidden = pre.relu()?;
+        let logits = hidden.matmul(&self.params[2])?.add(&self.params[3])?;
+        Ok((logits, pre, hidden))
+    }
+
+    /// Mean cross-entropy and the gradients of every parameter, in `params` order.
+    fn loss_and_grads(&self, x: &Tensor, onehot: &Tensor) -> Result<(f32, Vec<Tensor>), TensorError> {
+        let (logits, pre, hidden) = self.forward(x)?;
+        let batch = x.dims()[0] as f64;
+        let loss = -logits.log_softmax(1)?.mul(onehot)?.sum(&[], false)?.item::<f32>()? / batch as f32;
+        // d(mean CE)/d logits = (softmax − onehot) / batch.
+        let dlogits = logits.softmax(1)?.sub(onehot)?.div_scalar(batch)?;
+        let dw2 = hidden.t()?.matmul(&dlogits)?;
+        let db2 = dlogits.sum(&[0], false)?;
+        let active = pre.gt(&Tensor::scalar(0f32))?.to_dtype(DType::F32)?;
+        let dpre = dlogits.matmul(&self.params[2].t()?)?.mul(&active)?;
+        let dw1 = x.t()?.matmul(&dpre)?;
+        let db1 = dpre.sum(&[0], false)?;
+        Ok((loss, vec![dw1, db1, dw2, db2]))
+    }
+
+    fn accuracy(&self, x: &Tensor, labels: &[usize]) -> Result<f64, TensorError> {
+        let predicted = self.forward(x)?.0.argmax(1, false)?.to_vec::<i64>()?;
+        let correct = predicted.iter().zip(labels).filter(|(p, l)| **p as usize == **l).count();
+        Ok(correct as f64 / labels.len() as f64)
+    }
+}
+
+fn rows(images: &[f32], idx: &[usize]) -> Result<Tensor, TensorError> {
+    let data: Vec<f32> = idx.iter().flat_map(|&i| images[i * FEATURES..(i + 1) * FEATURES].iter().copied()).collect();
+    Tensor::from_vec(data, [idx.len(), FEATURES])
+}
+
+fn onehot(labels: &[usize], idx: &[usize]) -> Result<Tensor, TensorError> {
+    let mut v = vec![0f32; idx.len() * CLASSES];
+    for (r, &i) in idx.iter().enumerate() {
+        v[r * CLASSES + labels[i]] = 1.0;
+    }
+    Tensor::from_vec(v, [idx.len(), CLASSES])
+}
+
+pub fn run(args: &DemoArgs) -> Result<(), String> {
+    let e = |e: TensorError| e.to_string();
+    if args.batch_size == 0 {
+        return Err("--batch-size must be positive".into());
+    }
+    let start = Instant::now();
+    let data = load_digits()?;
+    let n = data.labels.len();
+    let mut rng = Rng::new(args.seed);
+    let order = rng.permutation(n);
+    let (test_idx, train_idx) = order.split_at(TEST_SIZE);
+    outln!("strata demo: 8x8 digits, {} train / {} test images, MLP 64-32-10 (ReLU), f32", train_idx.len(), test_idx.len());
+    let mut model = Mlp::new(&mut rng).map_err(e)?;
+    let mut velocity: Vec<Tensor> = model.params.iter().map(|p| p.zeros_like()).collect::<Result<_, _>>().map_err(e)?;
+    let test_x = rows(&data.images, test_idx).map_err(e)?;
+    for epoch in 1..=args.epochs {
+        let shuffled: Vec<usize> = rng.permutation(train_idx.len()).into_iter().map(|i| train_idx[i]).collect();
+        let mut total = 0.0;
+        for batch in shuffled.chunks(args.batch_size) {
+            let (x, y) = (rows(&data.images, batch).map_err(e)?, onehot(&data.labels, batch).map_err(e)?);
+            let (loss, grads) = model.loss_and_grads(&x, &y).map_err(e)?;
+            total += loss as f64 * batch.len() as f64;
+            // SGD with momentum 0.9, PyTorch's form: v = 0.9 v + g; p = p − lr v.
+            for ((p, v), g) in model.params.iter_mut().zip(&mut velocity).zip(&grads) {
+                *v = v.mul_scalar(0.9).and_then(|v| v.add(g)).map_err(e)?;
+                *p = p.sub(&v.mul_scalar(args.lr).map_err(e)?).map_err(e)?;
+            }
+        }
+        if epoch % 10 == 0 || epoch == args.epochs {
+            let acc = model.accuracy(&test_x, &test_idx.iter().map(|&i| data.labels[i]).collect::<Vec<_>>()).map_err(e)?;
+            outln!("epoch {epoch:>3}  train loss {:.4}  test accuracy {:.2}%", total / train_idx.len() as f64, 100.0 * acc);
+        }
+    }
+    let test_labels: Vec<usize> = test_idx.iter().map(|&i| data.labels[i]).collect();
+    let acc = model.accuracy(&test_x, &test_labels).map_err(e)?;
+    outln!("test accuracy {:.2}% ({} of {}) in {:.2} s", 100.0 * acc, (acc * TEST_SIZE as f64).round(), TEST_SIZE, start.elapsed().as_secs_f64());
+    Ok(())
+}

@@ -1,0 +1,161 @@
+//! Tensor-level convolution and pooling: shape checks and dtype dispatch around the slice
+//! kernels in [`crate::kernels::conv`] and [`crate::kernels::pool`].
+
+use crate::error::{Result, TensorError};
+use crate::kernels::conv::{self, Conv1dParams, Conv2dParams, ConvTranspose2dParams};
+use crate::{DType, Float, Tensor};
+
+/// Gradients of a convolution with respect to its input, weight and bias.
+#[derive(Clone, Debug)]
+pub struct ConvGrads {
+    pub input: Tensor,
+    pub weight: Tensor,
+    pub bias: Tensor,
+}
+
+/// Runs `$body` with `$T` bound to f32 or f64 according to `$dtype`, or fails naming `$op`.
+macro_rules! with_float {
+    ($op:expr, $dtype:expr, |$T:ident| $body:expr) => {
+        match $dtype {
+            DType::F32 => {
+                type $T = f32;
+                $body
+            }
+            DType::F64 => {
+                type $T = f64;
+                $body
+            }
+            got => Err(TensorError::UnsupportedDType { op: $op, got, expected: "f32 or f64" }),
+        }
+    };
+}
+
+fn dims<const R: usize>(op: &'static str, t: &Tensor, what: &str) -> Result<[usize; R]> {
+    t.dims().try_into().map_err(|_| TensorError::InvalidShape {
+        op,
+        shape: t.shape().clone(),
+        msg: format!("{what} must have rank {R}"),
+    })
+}
+
+fn same_dtype(op: &'static str, a: &Tensor, b: &Tensor) -> Result<()> {
+    if a.dtype() != b.dtype() {
+        return Err(TensorError::DTypeMismatch { op, lhs: a.dtype(), rhs: b.dtype() });
+    }
+    Ok(())
+}
+
+fn bias_data<T: Float>(op: &'static str, x: &Tensor, bias: Option<&Tensor>) -> Result<Option<Vec<T>>> {
+    bias.map(|b| {
+        same_dtype(op, x, b)?;
+        b.to_vec::<T>()
+    })
+    .transpose()
+}
+
+/// One convolution family (conv1d, conv2d, conv_transpose2d) over rank-R tensors: its kernels,
+/// so that the tensor-level checks and dispatch below are written once.
+trait ConvKind<const R: usize> {
+    type Params;
+    const NAME: &'static str;
+    const BACKWARD: &'static str;
+    fn output_shape(xs: [usize; R], ws: [usize; R], p: &Self::Params) -> Result<[usize; R]>;
+    fn forward<T: Float>(x: &[T], xs: [usize; R], w: &[T], ws: [usize; R], b: Option<&[T]>, p: &Self::Params) -> Result<Vec<T>>;
+    fn grad_input<T: Float>(g: &[T], w: &[T], xs: [usize; R], ws: [usize; R], p: &Self::Params) -> Result<Vec<T>>;
+    fn grad_weight<T: Float>(g: &[T], x: &[T], xs: [usize; R], ws: [usize; R], p: &Self::Params) -> Result<Vec<T>>;
+}
+
+macro_rules! conv_kind {
+    ($kind:ident, $r:literal, $params:ty, $name:literal, $back:literal, $shape:path, $fwd:path, $gi:path, $gw:path) => {
+        struct $kind;
+        impl ConvKind<$r> for $kind {
+            type Params = $params;
+            const NAME: &'static str = $name;
+            const BACKWARD: &'static str = $back;
+            fn output_shape(xs: [usize; $r], ws: [usize; $r], p: &$params) -> Result<[usize; $r]> {
+                $shape(xs, ws, p)
+            }
+            fn forward<T: Float>(x: &[T], xs: [usize; $r], w: &[T], ws: [usize; $r], b: Option<&[T]>, p: &$params) -> Result<Vec<T>> {
+                $fwd(x, xs, w, ws, b, p)
+            }
+            fn grad_input<T: Float>(g: &[T], w: &[T], xs: [usize; $r], ws: [usize; $r], p: &$params) -> Result<Vec<T>> {
+                $gi(g, w, xs, ws, p)
+            }
+            fn grad_weight<T: Float>(g: &[T], x: &[T], xs: [usize; $r], ws: [usize; $r], p: &$params) -> Result<Vec<T>> {
+                $gw(g, x, xs, ws, p)
+            }
+        }
+    };
+}
+
+conv_kind!(Conv1d, 3, Conv1dParams, "conv1d", "conv1d_backward", conv::conv1d_output_shape,
+    conv::conv1d, conv::conv1d_backward_input, conv::conv1d_backward_weight);
+conv_kind!(Conv2d, 4, Conv2dParams, "conv2d", "conv2d_backward", conv::conv2d_output_shape,
+    conv::conv2d, conv::conv2d_backward_input, conv::conv2d_backward_weight);
+conv_kind!(ConvTranspose2d, 4, ConvTranspose2dParams, "conv_transpose2d", "conv_transpose2d_backward",
+    conv::conv_transpose2d_output_shape, conv::conv_transpose2d,
+    conv::conv_transpose2d_backward_input, conv::conv_transpose2d_backward_weight);
+
+fn conv_forward<const R: usize, K: ConvKind<R>>(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, p: &K::Params) -> Result<Tensor> {
+    let op = K::NAME;
+    same_dtype(op, x, w)?;
+    let (xs, ws) = (dims::<R>(op, x, "input")?, dims::<R>(op, w, "weight")?);
+    let out = K::output_shape(xs, ws, p)?;
+    with_float!(op, x.dtype(), |T| {
+        let b = bias_data::<T>(op, x, bias)?;
+        let y = K::forward(&x.data::<T>()?, xs, &w.data::<T>()?, ws, b.as_deref(), p)?;
+        Tensor::from_vec(y, out)
+    })
+}
+
+fn conv_backward<const R: usize, K: ConvKind<R>>(x: &Tensor, w: &Tensor, grad: &Tensor, p: &K::Params) -> Result<ConvGrads> {
+    let op = K::BACKWARD;
+    same_dtype(op, x, w)?;
+    same_dtype(op, x, grad)?;
+    let (xs, ws) = (dims::<R>(op, x, "input")?, dims::<R>(op, w, "weight")?);
+    let out = K::output_shape(xs, ws, p)?;
+    check_grad_shape(op, grad, &out)?;
+    with_float!(op, x.dtype(), |T| {
+        let (xd, wd, g) = (x.data::<T>()?, w.data::<T>()?, grad.data::<T>()?);
+        Ok(ConvGrads {
+            input: Tensor::from_vec(K::grad_input(&g, &wd, xs, ws, p)?, xs)?,
+            weight: Tensor::from_vec(K::grad_weight(&g, &xd, xs, ws, p)?, ws)?,
+            bias: Tensor::from_vec(conv::conv_backward_bias(&g, &out)?, [out[1]])?,
+        })
+    })
+}
+
+impl Tensor {
+    /// 2-D convolution (PyTorch's `conv2d`): `self [N, C, H, W]`, `weight [O, C/groups, kh, kw]`,
+    /// optional `bias [O]`.
+    pub fn conv2d(&self, weight: &Tensor, bias: Option<&Tensor>, params: &Conv2dParams) -> Result<Tensor> {
+        conv_forward::<4, Conv2d>(self, weight, bias, params)
+    }
+    /// Input, weight and bias gradients of [`conv2d`](Self::conv2d) at input `self`.
+    pub fn conv2d_backward(&self, weight: &Tensor, grad_output: &Tensor, params: &Conv2dParams) -> Result<ConvGrads> {
+        conv_backward::<4, Conv2d>(self, weight, grad_output, params)
+    }
+    /// 1-D convolution: `self [N, C, L]`, `weight [O, C/groups, k]`.
+    pub fn conv1d(&self, weight: &Tensor, bias: Option<&Tensor>, params: &Conv1dParams) -> Result<Tensor> {
+        conv_forward::<3, Conv1d>(self, weight, bias, params)
+    }
+    /// Gradients of [`conv1d`](Self::conv1d) at input `self`.
+    pub fn conv1d_backward(&self, weight: &Tensor, grad_output: &Tensor, params: &Conv1dParams) -> Result<ConvGrads> {
+        conv_backward::<3, Conv1d>(self, weight, grad_output, params)
+    }
+    /// Transposed 2-D convolution: `self [N, C_in, H, W]`, `weight [C_in, C_out/groups, kh, kw]`.
+    pub fn conv_transpose2d(&self, weight: &Tensor, bias: Option<&Tensor>, params: &ConvTranspose2dParams) -> Result<Tensor> {
+        conv_forward::<4, ConvTranspose2d>(self, weight, bias, params)
+    }
+    /// Gradients of [`conv_transpose2d`](Self::conv_transpose2d) at input `self`.
+    pub fn conv_transpose2d_backward(&self, weight: &Tensor, grad_output: &Tensor, params: &ConvTranspose2dParams) -> Result<ConvGrads> {
+        conv_backward::<4, ConvTranspose2d>(self, weight, grad_output, params)
+    }
+}
+
+fn check_grad_shape(op: &'static str, grad: &Tensor, expected: &[usize]) -> Result<()> {
+    if grad.dims() != expected {
+        return Err(TensorError::ShapeMismatch { op, lhs: expected.to_vec().into(), rhs: grad.shape().clone() });
+    }
+    Ok(())
+}
