@@ -14,6 +14,7 @@ mod env;
 pub mod error_model;
 pub mod fp32;
 mod ieee32;
+pub mod interval;
 
 pub use fp32::{Fp32, Rounded};
 pub use env::{Flagged, Flags, FpEnv, NanPolicy, RoundingMode, Tininess};

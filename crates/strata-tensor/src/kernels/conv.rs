@@ -672,7 +672,8 @@ pub fn conv2d_backward_weight<T: Float>(
 }
 
 /// The gradient of any convolution's bias: `grad_output [N, C, spatial...]` summed over all axes
-/// but the channel. Order: per sample a sequential sum over the plane, samples added in order.
+/// but the channel. Order: each plane summed by [`sum_in_lanes`], the planes of a channel added
+/// in batch order.
 pub fn conv_backward_bias<T: Float>(grad_output: &[T], output_shape: &[usize]) -> Result<Vec<T>> {
     let op = "conv_backward_bias";
     let [batch, channels, spatial @ ..] = output_shape else {
@@ -695,10 +696,28 @@ pub fn conv_backward_bias<T: Float>(grad_output: &[T], output_shape: &[usize]) -
     }
     for sample in grad_output.chunks_exact(channels * plane) {
         for (g, values) in grad_bias.iter_mut().zip(sample.chunks_exact(plane)) {
-            *g += values.iter().fold(T::zero(), |acc, &v| acc + v);
+            *g += sum_in_lanes(values);
         }
     }
     Ok(grad_bias)
+}
+
+/// `Σ values` in a fixed order that vectorizes: element `i` goes to partial sum `i mod 8`, and
+/// the partial sums `p` are added as `((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7))`.
+fn sum_in_lanes<T: Float>(values: &[T]) -> T {
+    let mut lanes = [T::zero(); 8];
+    let chunks = values.chunks_exact(8);
+    let tail = chunks.remainder();
+    for chunk in chunks {
+        for (lane, &v) in lanes.iter_mut().zip(chunk) {
+            *lane += v;
+        }
+    }
+    for (lane, &v) in lanes.iter_mut().zip(tail) {
+        *lane += v;
+    }
+    let [p0, p1, p2, p3, p4, p5, p6, p7] = lanes;
+    ((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7))
 }
 
 /// `[batch, out_channels, out_h, out_w]` of `conv_transpose2d`, or why the shapes do not fit.
@@ -1388,6 +1407,30 @@ pub(crate) mod tests {
         assert!(conv1d(&[0f32; 6], [1, 2, 3], &[0.0; 16], [2, 2, 4], None, &Default::default()).is_err());
     }
 
+    /// CPU time consumed by the calling thread so far, in seconds (Linux; kept current only at
+    /// scheduler ticks, so callers time long loops).
+    fn thread_cpu_seconds() -> Option<f64> {
+        let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+        Some(stat.split_whitespace().next()?.parse::<f64>().ok()? * 1e-9)
+    }
+
+    /// Seconds per call of `f`, averaged over about half a second of calls: thread CPU time
+    /// where available (the machine may be shared), else wall time.
+    fn seconds_per_call(f: &dyn Fn()) -> f64 {
+        f();
+        let (wall, cpu) = (std::time::Instant::now(), thread_cpu_seconds());
+        let mut calls = 0;
+        while calls < 5 || wall.elapsed().as_secs_f64() < 0.5 {
+            f();
+            calls += 1;
+        }
+        let spent = match (cpu, thread_cpu_seconds()) {
+            (Some(start), Some(end)) => end - start,
+            _ => wall.elapsed().as_secs_f64(),
+        };
+        spent / calls as f64
+    }
+
     /// Single-thread timing of conv2d forward + input, weight and bias gradients (f32) at two
     /// MNIST-CNN layer shapes: `cargo test --release -p strata-tensor bench_conv2d -- --ignored
     /// --nocapture`.
@@ -1403,38 +1446,31 @@ pub(crate) mod tests {
             let w = to_f32(&rng.values(ws.iter().product()));
             let b = to_f32(&rng.values(ws[0]));
             let dy = to_f32(&rng.values(ys.iter().product()));
-            let flops = conv2d_flops(xs, ws, &p).unwrap();
-            let best = |f: &dyn Fn()| {
-                (0..20)
-                    .map(|_| {
-                        let start = std::time::Instant::now();
-                        f();
-                        start.elapsed().as_secs_f64()
-                    })
-                    .fold(f64::INFINITY, f64::min)
-            };
-            pool.install(|| {
-                let fwd = best(&|| drop(conv2d(&x, xs, &w, ws, Some(&b), &p).unwrap()));
-                let bwd_in = best(&|| drop(conv2d_backward_input(&dy, &w, xs, ws, &p).unwrap()));
-                let bwd_w = best(&|| drop(conv2d_backward_weight(&dy, &x, xs, ws, &p).unwrap()));
-                let bwd_b = best(&|| drop(conv_backward_bias(&dy, &ys).unwrap()));
-                let gflops = |t: f64| flops / t * 1e-9;
-                println!(
-                    "conv2d {xs:?} * {ws:?}: forward {:.3} ms ({:.1} GFLOP/s), grad_input {:.3} ms \
-                     ({:.1}), grad_weight {:.3} ms ({:.1}), grad_bias {:.3} ms; total {:.3} ms",
-                    fwd * 1e3,
-                    gflops(fwd),
-                    bwd_in * 1e3,
-                    gflops(bwd_in),
-                    bwd_w * 1e3,
-                    gflops(bwd_w),
-                    bwd_b * 1e3,
-                    (fwd + bwd_in + bwd_w + bwd_b) * 1e3
-                );
+            let gflops = |seconds: f64| conv2d_flops(xs, ws, &p).unwrap() / seconds * 1e-9;
+            let [forward, grad_input, grad_weight, grad_bias] = pool.install(|| {
+                [
+                    seconds_per_call(&|| drop(conv2d(&x, xs, &w, ws, Some(&b), &p).unwrap())),
+                    seconds_per_call(&|| drop(conv2d_backward_input(&dy, &w, xs, ws, &p).unwrap())),
+                    seconds_per_call(&|| drop(conv2d_backward_weight(&dy, &x, xs, ws, &p).unwrap())),
+                    seconds_per_call(&|| drop(conv_backward_bias(&dy, &ys).unwrap())),
+                ]
             });
+            println!(
+                "conv2d {xs:?} * {ws:?}: forward {:.3} ms ({:.0} GFLOP/s), grad_input {:.3} ms \
+                 ({:.0}), grad_weight {:.3} ms ({:.0}), grad_bias {:.3} ms; total {:.3} ms",
+                forward * 1e3,
+                gflops(forward),
+                grad_input * 1e3,
+                gflops(grad_input),
+                grad_weight * 1e3,
+                gflops(grad_weight),
+                grad_bias * 1e3,
+                (forward + grad_input + grad_weight + grad_bias) * 1e3
+            );
         }
     }
 }
+
 #[cfg(test)]
 mod scratch {
     use super::*;
