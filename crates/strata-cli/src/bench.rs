@@ -5,8 +5,8 @@
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 use std::time::Instant;
-use strata_tensor::kernels::peak::single_core_fma_peak_gflops;
 use strata_tensor::kernels::conv::conv2d_flops;
+use strata_tensor::kernels::peak::single_core_fma_peak_gflops;
 use strata_tensor::{Conv2dParams, DType, Rng, Tensor};
 
 #[derive(Args)]
@@ -54,7 +54,13 @@ impl Record {
             let obj = json!({"name": self.name, "params": self.params, "value": self.value, "unit": self.unit});
             outln!("{obj}");
         } else {
-            outln!("{:<14} {:<60} {:>12.3} {}", self.name, self.params.to_string(), self.value, self.unit);
+            outln!(
+                "{:<14} {:<60} {:>12.3} {}",
+                self.name,
+                self.params.to_string(),
+                self.value,
+                self.unit
+            );
         }
     }
 }
@@ -76,16 +82,29 @@ pub fn best_time(min_time: f64, mut f: impl FnMut()) -> f64 {
 }
 
 fn pool(threads: usize) -> Result<rayon::ThreadPool, String> {
-    rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| e.to_string())
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| e.to_string())
 }
 
 fn peak_record() -> Option<(f64, Record)> {
     let (peak, isa) = single_core_fma_peak_gflops()?;
-    let rec = Record { name: "fma_peak".into(), params: json!({"threads": 1, "isa": isa}), value: peak, unit: "GFLOP/s" };
+    let rec = Record {
+        name: "fma_peak".into(),
+        params: json!({"threads": 1, "isa": isa}),
+        value: peak,
+        unit: "GFLOP/s",
+    };
     Some((peak, rec))
 }
 
-fn gemm_records(sizes: &[usize], threads: &[usize], min_time: f64, peak: Option<f64>) -> Result<Vec<Record>, String> {
+fn gemm_records(
+    sizes: &[usize],
+    threads: &[usize],
+    min_time: f64,
+    peak: Option<f64>,
+) -> Result<Vec<Record>, String> {
     let mut out = Vec::new();
     let mut rng = Rng::new(0);
     for &n in sizes {
@@ -98,7 +117,12 @@ fn gemm_records(sizes: &[usize], threads: &[usize], min_time: f64, peak: Option<
             if let Some(p) = peak {
                 params["fraction_of_peak"] = json!(gflops / (p * t as f64));
             }
-            out.push(Record { name: "gemm_f32".into(), params, value: gflops, unit: "GFLOP/s" });
+            out.push(Record {
+                name: "gemm_f32".into(),
+                params,
+                value: gflops,
+                unit: "GFLOP/s",
+            });
         }
     }
     Ok(out)
@@ -113,7 +137,10 @@ pub const CNN_LAYERS: [(&str, [usize; 4], [usize; 4]); 2] = [
 
 fn conv_records(threads: &[usize], min_time: f64) -> Result<Vec<Record>, String> {
     let e = |e: strata_tensor::TensorError| e.to_string();
-    let params = Conv2dParams { padding: [1, 1], ..Default::default() };
+    let params = Conv2dParams {
+        padding: [1, 1],
+        ..Default::default()
+    };
     let mut rng = Rng::new(1);
     let mut out = Vec::new();
     for (layer, xs, ws) in CNN_LAYERS {
@@ -132,8 +159,18 @@ fn conv_records(threads: &[usize], min_time: f64) -> Result<Vec<Record>, String>
                 })
             });
             let p = json!({"layer": layer, "input": xs, "weight": ws, "padding": 1, "threads": t});
-            out.push(Record { name: "conv2d_fwd_bwd_f32".into(), params: p.clone(), value: secs * 1e3, unit: "ms" });
-            out.push(Record { name: "conv2d_fwd_bwd_f32_gflops".into(), params: p, value: flops / secs / 1e9, unit: "GFLOP/s" });
+            out.push(Record {
+                name: "conv2d_fwd_bwd_f32".into(),
+                params: p.clone(),
+                value: secs * 1e3,
+                unit: "ms",
+            });
+            out.push(Record {
+                name: "conv2d_fwd_bwd_f32_gflops".into(),
+                params: p,
+                value: flops / secs / 1e9,
+                unit: "GFLOP/s",
+            });
         }
     }
     Ok(out)
@@ -160,7 +197,12 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         BenchKind::Conv => emit(conv_records(&args.threads, args.min_time)?),
         BenchKind::Tensor => {
             let p = peak();
-            emit(gemm_records(&[256, 1024, 2048], &args.threads, args.min_time, p)?);
+            emit(gemm_records(
+                &[256, 1024, 2048],
+                &args.threads,
+                args.min_time,
+                p,
+            )?);
             emit(conv_records(&args.threads, args.min_time)?);
         }
     }

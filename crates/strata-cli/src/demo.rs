@@ -46,13 +46,23 @@ pub fn load_digits() -> Result<Digits, String> {
         let bad = |what: &str| format!("embedded digits.csv.gz line {}: {what}", i + 1);
         let fields: Vec<&str> = line.split(',').collect();
         if fields.len() != FEATURES + 1 {
-            return Err(bad(&format!("{} fields, expected {}", fields.len(), FEATURES + 1)));
+            return Err(bad(&format!(
+                "{} fields, expected {}",
+                fields.len(),
+                FEATURES + 1
+            )));
         }
         for f in &fields[..FEATURES] {
-            let v: f32 = f.trim().parse().map_err(|_| bad(&format!("pixel {f:?} is not a number")))?;
+            let v: f32 = f
+                .trim()
+                .parse()
+                .map_err(|_| bad(&format!("pixel {f:?} is not a number")))?;
             images.push(v / 16.0);
         }
-        let label: f64 = fields[FEATURES].trim().parse().map_err(|_| bad("label is not a number"))?;
+        let label: f64 = fields[FEATURES]
+            .trim()
+            .parse()
+            .map_err(|_| bad("label is not a number"))?;
         if !(0.0..CLASSES as f64).contains(&label) || label.fract() != 0.0 {
             return Err(bad(&format!("label {label} is not a class 0..9")));
         }
@@ -86,10 +96,19 @@ impl Mlp {
     }
 
     /// Mean cross-entropy and the gradients of every parameter, in `params` order.
-    fn loss_and_grads(&self, x: &Tensor, onehot: &Tensor) -> Result<(f32, Vec<Tensor>), TensorError> {
+    fn loss_and_grads(
+        &self,
+        x: &Tensor,
+        onehot: &Tensor,
+    ) -> Result<(f32, Vec<Tensor>), TensorError> {
         let (logits, pre, hidden) = self.forward(x)?;
         let batch = x.dims()[0] as f64;
-        let loss = -logits.log_softmax(1)?.mul(onehot)?.sum(&[], false)?.item::<f32>()? / batch as f32;
+        let loss = -logits
+            .log_softmax(1)?
+            .mul(onehot)?
+            .sum(&[], false)?
+            .item::<f32>()?
+            / batch as f32;
         // d(mean CE)/d logits = (softmax − onehot) / batch.
         let dlogits = logits.softmax(1)?.sub(onehot)?.div_scalar(batch)?;
         let dw2 = hidden.t()?.matmul(&dlogits)?;
@@ -103,13 +122,20 @@ impl Mlp {
 
     fn accuracy(&self, x: &Tensor, labels: &[usize]) -> Result<f64, TensorError> {
         let predicted = self.forward(x)?.0.argmax(1, false)?.to_vec::<i64>()?;
-        let correct = predicted.iter().zip(labels).filter(|(p, l)| **p as usize == **l).count();
+        let correct = predicted
+            .iter()
+            .zip(labels)
+            .filter(|(p, l)| **p as usize == **l)
+            .count();
         Ok(correct as f64 / labels.len() as f64)
     }
 }
 
 fn rows(images: &[f32], idx: &[usize]) -> Result<Tensor, TensorError> {
-    let data: Vec<f32> = idx.iter().flat_map(|&i| images[i * FEATURES..(i + 1) * FEATURES].iter().copied()).collect();
+    let data: Vec<f32> = idx
+        .iter()
+        .flat_map(|&i| images[i * FEATURES..(i + 1) * FEATURES].iter().copied())
+        .collect();
     Tensor::from_vec(data, [idx.len(), FEATURES])
 }
 
@@ -132,15 +158,31 @@ pub fn run(args: &DemoArgs) -> Result<(), String> {
     let mut rng = Rng::new(args.seed);
     let order = rng.permutation(n);
     let (test_idx, train_idx) = order.split_at(TEST_SIZE);
-    outln!("strata demo: 8x8 digits, {} train / {} test images, MLP 64-32-10 (ReLU), f32", train_idx.len(), test_idx.len());
+    outln!(
+        "strata demo: 8x8 digits, {} train / {} test images, MLP 64-32-10 (ReLU), f32",
+        train_idx.len(),
+        test_idx.len()
+    );
     let mut model = Mlp::new(&mut rng).map_err(e)?;
-    let mut velocity: Vec<Tensor> = model.params.iter().map(|p| p.zeros_like()).collect::<Result<_, _>>().map_err(e)?;
+    let mut velocity: Vec<Tensor> = model
+        .params
+        .iter()
+        .map(|p| p.zeros_like())
+        .collect::<Result<_, _>>()
+        .map_err(e)?;
     let test_x = rows(&data.images, test_idx).map_err(e)?;
     for epoch in 1..=args.epochs {
-        let shuffled: Vec<usize> = rng.permutation(train_idx.len()).into_iter().map(|i| train_idx[i]).collect();
+        let shuffled: Vec<usize> = rng
+            .permutation(train_idx.len())
+            .into_iter()
+            .map(|i| train_idx[i])
+            .collect();
         let mut total = 0.0;
         for batch in shuffled.chunks(args.batch_size) {
-            let (x, y) = (rows(&data.images, batch).map_err(e)?, onehot(&data.labels, batch).map_err(e)?);
+            let (x, y) = (
+                rows(&data.images, batch).map_err(e)?,
+                onehot(&data.labels, batch).map_err(e)?,
+            );
             let (loss, grads) = model.loss_and_grads(&x, &y).map_err(e)?;
             total += loss as f64 * batch.len() as f64;
             // SGD with momentum 0.9, PyTorch's form: v = 0.9 v + g; p = p − lr v.
@@ -150,12 +192,27 @@ pub fn run(args: &DemoArgs) -> Result<(), String> {
             }
         }
         if epoch % 10 == 0 || epoch == args.epochs {
-            let acc = model.accuracy(&test_x, &test_idx.iter().map(|&i| data.labels[i]).collect::<Vec<_>>()).map_err(e)?;
-            outln!("epoch {epoch:>3}  train loss {:.4}  test accuracy {:.2}%", total / train_idx.len() as f64, 100.0 * acc);
+            let acc = model
+                .accuracy(
+                    &test_x,
+                    &test_idx.iter().map(|&i| data.labels[i]).collect::<Vec<_>>(),
+                )
+                .map_err(e)?;
+            outln!(
+                "epoch {epoch:>3}  train loss {:.4}  test accuracy {:.2}%",
+                total / train_idx.len() as f64,
+                100.0 * acc
+            );
         }
     }
     let test_labels: Vec<usize> = test_idx.iter().map(|&i| data.labels[i]).collect();
     let acc = model.accuracy(&test_x, &test_labels).map_err(e)?;
-    outln!("test accuracy {:.2}% ({} of {}) in {:.2} s", 100.0 * acc, (acc * TEST_SIZE as f64).round(), TEST_SIZE, start.elapsed().as_secs_f64());
+    outln!(
+        "test accuracy {:.2}% ({} of {}) in {:.2} s",
+        100.0 * acc,
+        (acc * TEST_SIZE as f64).round(),
+        TEST_SIZE,
+        start.elapsed().as_secs_f64()
+    );
     Ok(())
 }

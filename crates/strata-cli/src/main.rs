@@ -62,6 +62,12 @@ fn main() {
 fn print_trust() {
     outln!("Trust boundaries: what Strata relies on without checking it itself.\n");
     for b in strata_cli::trust_registry() {
-        outln!("{}  [{}]\n  where: {}\n  why:   {}\n", b.name, b.kind, b.location, b.justification);
+        outln!(
+            "{}  [{}]\n  where: {}\n  why:   {}\n",
+            b.name,
+            b.kind,
+            b.location,
+            b.justification
+        );
     }
 }

@@ -6,7 +6,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -71,7 +74,10 @@ fn uses_unsafe(source: &str) -> bool {
     code.match_indices("unsafe").any(|(i, _)| {
         let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
         let before_ok = i == 0 || !ident(code.as_bytes()[i - 1]);
-        let after_ok = code.as_bytes().get(i + "unsafe".len()).is_none_or(|&b| !ident(b));
+        let after_ok = code
+            .as_bytes()
+            .get(i + "unsafe".len())
+            .is_none_or(|&b| !ident(b));
         before_ok && after_ok
     })
 }
@@ -80,12 +86,23 @@ fn uses_unsafe(source: &str) -> bool {
 fn every_unsafe_use_is_a_registered_boundary() {
     let root = workspace_root();
     let registry = strata_cli::trust_registry();
-    let unsafe_locations: Vec<PathBuf> =
-        registry.iter().filter(|b| b.kind == "unsafe").map(|b| root.join(b.location)).collect();
+    let unsafe_locations: Vec<PathBuf> = registry
+        .iter()
+        .filter(|b| b.kind == "unsafe")
+        .map(|b| root.join(b.location))
+        .collect();
     for b in &registry {
-        assert!(root.join(b.location).exists(), "{}: location {} does not exist", b.name, b.location);
+        assert!(
+            root.join(b.location).exists(),
+            "{}: location {} does not exist",
+            b.name,
+            b.location
+        );
     }
-    let mut crates: Vec<PathBuf> = fs::read_dir(root.join("crates")).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut crates: Vec<PathBuf> = fs::read_dir(root.join("crates"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     crates.sort();
     assert!(!crates.is_empty());
     for krate in crates {
@@ -100,14 +117,30 @@ fn every_unsafe_use_is_a_registered_boundary() {
                     "{} uses `unsafe` but is not a registered trust boundary",
                     file.display()
                 );
-                assert!(source.contains("#![allow(unsafe_code)]"), "{} must opt in with #![allow(unsafe_code)]", file.display());
+                assert!(
+                    source.contains("#![allow(unsafe_code)]"),
+                    "{} must opt in with #![allow(unsafe_code)]",
+                    file.display()
+                );
                 crate_has_boundary = true;
             }
         }
-        for root_file in ["src/lib.rs", "src/main.rs"].map(|f| krate.join(f)).iter().filter(|f| f.exists()) {
+        for root_file in ["src/lib.rs", "src/main.rs"]
+            .map(|f| krate.join(f))
+            .iter()
+            .filter(|f| f.exists())
+        {
             let source = fs::read_to_string(root_file).unwrap();
-            let wanted = if crate_has_boundary { "#![deny(unsafe_code)]" } else { "#![forbid(unsafe_code)]" };
-            assert!(source.contains(wanted), "{} must declare {wanted}", root_file.display());
+            let wanted = if crate_has_boundary {
+                "#![deny(unsafe_code)]"
+            } else {
+                "#![forbid(unsafe_code)]"
+            };
+            assert!(
+                source.contains(wanted),
+                "{} must declare {wanted}",
+                root_file.display()
+            );
         }
     }
 }
@@ -119,6 +152,8 @@ fn unsafe_detector_ignores_lint_names_and_comments() {
     assert!(!uses_unsafe("#![forbid(unsafe_code)]"));
     assert!(!uses_unsafe("// unsafe { } in a comment"));
     assert!(!uses_unsafe("let not_unsafe = 1;"));
-    assert!(!uses_unsafe("const K: &str = \"unsafe\";\n/* unsafe { } */ let q = '\"';"));
+    assert!(!uses_unsafe(
+        "const K: &str = \"unsafe\";\n/* unsafe { } */ let q = '\"';"
+    ));
     assert!(uses_unsafe("let c = '\"'; unsafe { g() }"));
 }

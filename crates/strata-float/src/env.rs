@@ -81,7 +81,9 @@ impl FromStr for RoundingMode {
         RoundingMode::ALL
             .into_iter()
             .find(|m| m.short_name() == s)
-            .ok_or_else(|| format!("unknown rounding mode `{s}` (expected rne, rna, rtz, rup or rdn)"))
+            .ok_or_else(|| {
+                format!("unknown rounding mode `{s}` (expected rne, rna, rtz, rup or rdn)")
+            })
     }
 }
 

@@ -63,7 +63,9 @@ impl LocalErrorBound {
         let scale = if directed { 1 } else { 0 };
         let relative = pow2(-24 + scale);
         let absolute = match op {
-            Operation::Add | Operation::Sub | Operation::Sqrt => BigRational::from_integer(0.into()),
+            Operation::Add | Operation::Sub | Operation::Sqrt => {
+                BigRational::from_integer(0.into())
+            }
             Operation::Mul | Operation::Div | Operation::Fma => pow2(-150 + scale),
         };
         LocalErrorBound { relative, absolute }

@@ -12,8 +12,8 @@
 use crate::env::RoundingMode;
 use crate::ieee32::Ieee32;
 use num_bigint::{BigInt, BigUint, Sign};
-use num_rational::BigRational;
 use num_integer::Integer;
+use num_rational::BigRational;
 use num_traits::{One, Signed, Zero};
 use std::cmp::Ordering;
 
@@ -102,7 +102,13 @@ enum Position {
 
 /// The magnitude `m · 2^quantum_exp`, rounded up to `(m+1) · 2^quantum_exp` when `mode` says so,
 /// as a signed grid value (or an overflow).
-fn finish(negative: bool, quantum_exp: i64, m: BigUint, position: Position, mode: RoundingMode) -> Rounded {
+fn finish(
+    negative: bool,
+    quantum_exp: i64,
+    m: BigUint,
+    position: Position,
+    mode: RoundingMode,
+) -> Rounded {
     let up = match position {
         Position::Exact => false,
         Position::Between(vs_half) => match mode {
@@ -194,7 +200,8 @@ impl Fp32 {
             let (n, d) = magnitude_parts(&self.0);
             let quantum = quantum_exp(floor_log2(n, d));
             let (scaled_n, scaled_d) = scale_pow2(n, d, -quantum);
-            let m = u32::try_from(scaled_n / scaled_d).expect("an Fp32 value is on the binary32 grid");
+            let m =
+                u32::try_from(scaled_n / scaled_d).expect("an Fp32 value is on the binary32 grid");
             (((quantum - MIN_QUANTUM_EXP) as u32) << 23) + m
         };
         Ieee32::from_bits(if negative { bits | 0x8000_0000 } else { bits })
@@ -209,7 +216,11 @@ impl Fp32 {
             return Some(Fp32::zero());
         }
         let (exp, sig) = x.unpack();
-        Some(Fp32(dyadic(x.is_sign_negative(), BigUint::from(sig), exp as i64)))
+        Some(Fp32(dyadic(
+            x.is_sign_negative(),
+            BigUint::from(sig),
+            exp as i64,
+        )))
     }
 
     pub fn add(&self, other: &Fp32, mode: RoundingMode) -> Rounded {
@@ -259,7 +270,9 @@ impl Fp32 {
         } else {
             // √s vs m + ½  ⇔  4N vs (2m + 1)² D.
             let twice_plus_one: BigUint = (&m << 1usize) + 1u32;
-            Position::Between((scaled_n << 2usize).cmp(&(&twice_plus_one * &twice_plus_one * &scaled_d)))
+            Position::Between(
+                (scaled_n << 2usize).cmp(&(&twice_plus_one * &twice_plus_one * &scaled_d)),
+            )
         };
         Some(finish(false, quantum, m, position, mode))
     }

@@ -10,12 +10,13 @@
 //! The bridges between the layers are tests named after them (`tests/bridge_*.rs`).
 #![forbid(unsafe_code)]
 
+pub mod cli;
 mod env;
 pub mod error_model;
 pub mod fp32;
 mod ieee32;
 pub mod interval;
 
-pub use fp32::{Fp32, Rounded};
 pub use env::{Flagged, Flags, FpEnv, NanPolicy, RoundingMode, Tininess};
+pub use fp32::{Fp32, Rounded};
 pub use ieee32::{FloatClass, Ieee32, ParseFloatError, ShortestDecimal};

@@ -9,7 +9,9 @@ use common::{edge_set, Failures, Rng};
 use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{Signed, Zero};
-use strata_float::{Flagged, Flags, Fp32, FpEnv, Ieee32, NanPolicy, Rounded, RoundingMode, Tininess};
+use strata_float::{
+    Flagged, Flags, Fp32, FpEnv, Ieee32, NanPolicy, Rounded, RoundingMode, Tininess,
+};
 
 fn pow2(exp: i64) -> BigRational {
     let power = BigInt::from(1) << exp.unsigned_abs() as usize;
@@ -37,7 +39,9 @@ fn round_unbounded(q: &BigRational, mode: RoundingMode) -> BigRational {
     }
     let binade = floor_log2(&q.abs());
     let in_range = q * pow2(-binade);
-    let rounded = Fp32::round(&in_range, mode).finite().expect("no overflow in [1, 2]");
+    let rounded = Fp32::round(&in_range, mode)
+        .finite()
+        .expect("no overflow in [1, 2]");
     rounded.value() * pow2(binade)
 }
 
@@ -46,7 +50,9 @@ fn expected_flags(exact: &BigRational, env: FpEnv) -> Flags {
     let rounded_unbounded = round_unbounded(exact, env.mode);
     let overflow = rounded_unbounded.abs() >= pow2(128);
     let inexact = overflow
-        || Fp32::round(exact, env.mode).finite().is_none_or(|r| r.value() != exact);
+        || Fp32::round(exact, env.mode)
+            .finite()
+            .is_none_or(|r| r.value() != exact);
     let tiny = !exact.is_zero()
         && match env.tininess {
             Tininess::BeforeRounding => exact.abs() < pow2(-126),
@@ -98,7 +104,12 @@ fn check_case(bridge: &Bridge, inputs: &[Ieee32], env: FpEnv, failures: &mut Fai
         return;
     }
     if Fp32::from_ieee(result.value) != total {
-        failures.record(|| report(&format!("Fp32 total form gives {:?}", total.map(|t| t.to_ieee()))));
+        failures.record(|| {
+            report(&format!(
+                "Fp32 total form gives {:?}",
+                total.map(|t| t.to_ieee())
+            ))
+        });
     }
     let values: Vec<&BigRational> = decoded.iter().flatten().map(Fp32::value).collect();
     let expected = match (bridge.exact)(&values) {
@@ -117,18 +128,29 @@ fn check_bridge(bridge: &Bridge, random_cases: u64) {
     // All pairs of the edge set for binary operations; for fma, pairs of a smaller subset with a
     // third operand from an even smaller one, to keep the exact-rational work bounded.
     let (first, third): (Vec<Ieee32>, Vec<Ieee32>) = if bridge.arity == 3 {
-        (edges.iter().copied().step_by(5).collect(), edges.iter().copied().step_by(23).collect())
+        (
+            edges.iter().copied().step_by(5).collect(),
+            edges.iter().copied().step_by(23).collect(),
+        )
     } else {
         (edges.clone(), vec![Ieee32::POS_ZERO])
     };
-    let seconds = if bridge.arity == 1 { vec![Ieee32::POS_ZERO] } else { first.clone() };
+    let seconds = if bridge.arity == 1 {
+        vec![Ieee32::POS_ZERO]
+    } else {
+        first.clone()
+    };
     for &a in &first {
         for &b in &seconds {
             for &c in &third {
                 let inputs = [a, b, c];
                 for mode in RoundingMode::ALL {
                     for tininess in [Tininess::AfterRounding, Tininess::BeforeRounding] {
-                        let env = FpEnv { mode, tininess, nan: NanPolicy::X86Sse };
+                        let env = FpEnv {
+                            mode,
+                            tininess,
+                            nan: NanPolicy::X86Sse,
+                        };
                         check_case(bridge, &inputs[..bridge.arity], env, &mut failures);
                     }
                 }
@@ -139,8 +161,16 @@ fn check_bridge(bridge: &Bridge, random_cases: u64) {
     for _ in 0..random_cases {
         let a = rng.float_bits();
         let inputs = [a, rng.float_bits_near(a), rng.float_bits()].map(Ieee32::from_bits);
-        let tininess = if rng.below(2) == 0 { Tininess::AfterRounding } else { Tininess::BeforeRounding };
-        let env = FpEnv { mode: rng.mode(), tininess, nan: NanPolicy::X86Sse };
+        let tininess = if rng.below(2) == 0 {
+            Tininess::AfterRounding
+        } else {
+            Tininess::BeforeRounding
+        };
+        let env = FpEnv {
+            mode: rng.mode(),
+            tininess,
+            nan: NanPolicy::X86Sse,
+        };
         check_case(bridge, &inputs[..bridge.arity], env, &mut failures);
     }
     failures.assert_none(bridge.name);
@@ -165,7 +195,11 @@ fn sqrt_stand_in(q: &BigRational) -> Option<BigRational> {
     let high = Fp32::round_sqrt(q, RoundingMode::TowardPos)?.finite()?;
     let nearest = Fp32::round_sqrt(q, RoundingMode::NearestEven)?.finite()?;
     let quarter = (high.value() - low.value()) / BigInt::from(4);
-    Some(if nearest == low { low.value() + quarter } else { high.value() - quarter })
+    Some(if nearest == low {
+        low.value() + quarter
+    } else {
+        high.value() - quarter
+    })
 }
 
 macro_rules! bridges {
@@ -218,7 +252,11 @@ fn overflow_goes_to_infinity_or_max_by_mode() {
     ] {
         let rounded = Fp32::round(&beyond, mode);
         let ieee = Ieee32::MAX.add(Ieee32::MAX, FpEnv::with_mode(mode)).value;
-        assert_eq!(rounded == Rounded::Infinite { negative: false }, to_infinity, "{mode}");
+        assert_eq!(
+            rounded == Rounded::Infinite { negative: false },
+            to_infinity,
+            "{mode}"
+        );
         assert_eq!(ieee.is_infinite(), to_infinity, "{mode}");
         assert_eq!(Fp32::from_ieee(ieee), rounded.finite());
     }

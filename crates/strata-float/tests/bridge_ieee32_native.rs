@@ -37,7 +37,10 @@ fn check_pairs<T: PartialEq + std::fmt::Debug>(
 ) {
     let mut failures = Failures::new();
     let mut check = |a: Ieee32, b: Ieee32| {
-        let (got, expected) = (model(a, b), hardware(black_box(native(a)), black_box(native(b))));
+        let (got, expected) = (
+            model(a, b),
+            hardware(black_box(native(a)), black_box(native(b))),
+        );
         if got != expected {
             failures.record(|| format!("{name} {a:x} {b:x}: native {expected:?}, Ieee32 {got:?}"));
         }
@@ -51,7 +54,10 @@ fn check_pairs<T: PartialEq + std::fmt::Debug>(
     let mut rng = Rng::new(0x0a71e ^ name.len() as u64);
     for _ in 0..case_count(1_000_000) {
         let a = rng.float_bits();
-        check(Ieee32::from_bits(a), Ieee32::from_bits(rng.float_bits_near(a)));
+        check(
+            Ieee32::from_bits(a),
+            Ieee32::from_bits(rng.float_bits_near(a)),
+        );
     }
     failures.assert_none(name);
 }
@@ -112,7 +118,8 @@ binary_bridges! {
 }
 
 fn comparable_by_min_max(a: Ieee32, b: Ieee32) -> bool {
-    !(a.is_zero() && b.is_zero()) && !a.is_signaling_nan() && !b.is_signaling_nan()
+    let both_zero = a.is_zero() && b.is_zero();
+    !(both_zero || a.is_signaling_nan() || b.is_signaling_nan())
 }
 
 /// Unary operations and conversions from binary32, over the edge set and random inputs, or every
@@ -120,14 +127,36 @@ fn comparable_by_min_max(a: Ieee32, b: Ieee32) -> bool {
 fn check_unary_ops(exhaustive: bool) {
     type Check = (&'static str, fn(Ieee32) -> bool);
     let checks: [Check; 11] = [
-        ("sqrt", |a| agrees(a.sqrt(RNE).value, black_box(native(a)).sqrt())),
-        ("round_ties_even", |a| {
-            agrees(rti(a, RoundingMode::NearestEven), black_box(native(a)).round_ties_even())
+        ("sqrt", |a| {
+            agrees(a.sqrt(RNE).value, black_box(native(a)).sqrt())
         }),
-        ("round", |a| agrees(rti(a, RoundingMode::NearestAway), black_box(native(a)).round())),
-        ("trunc", |a| agrees(rti(a, RoundingMode::TowardZero), black_box(native(a)).trunc())),
-        ("ceil", |a| agrees(rti(a, RoundingMode::TowardPos), black_box(native(a)).ceil())),
-        ("floor", |a| agrees(rti(a, RoundingMode::TowardNeg), black_box(native(a)).floor())),
+        ("round_ties_even", |a| {
+            agrees(
+                rti(a, RoundingMode::NearestEven),
+                black_box(native(a)).round_ties_even(),
+            )
+        }),
+        ("round", |a| {
+            agrees(
+                rti(a, RoundingMode::NearestAway),
+                black_box(native(a)).round(),
+            )
+        }),
+        ("trunc", |a| {
+            agrees(
+                rti(a, RoundingMode::TowardZero),
+                black_box(native(a)).trunc(),
+            )
+        }),
+        ("ceil", |a| {
+            agrees(rti(a, RoundingMode::TowardPos), black_box(native(a)).ceil())
+        }),
+        ("floor", |a| {
+            agrees(
+                rti(a, RoundingMode::TowardNeg),
+                black_box(native(a)).floor(),
+            )
+        }),
         ("f32_to_f64", |a| {
             let native = black_box(native(a)) as f64;
             let model = a.to_f64_bits(RNE).value;
@@ -139,16 +168,24 @@ fn check_unary_ops(exhaustive: bool) {
         }),
         ("f32_to_f64_to_f32", |a| {
             let wide = a.to_f64_bits(RNE).value;
-            agrees(Ieee32::from_f64_bits(wide, RNE).value, black_box(f64::from_bits(wide)) as f32)
+            agrees(
+                Ieee32::from_f64_bits(wide, RNE).value,
+                black_box(f64::from_bits(wide)) as f32,
+            )
         }),
         // `as` truncates and saturates (NaN → 0); IEEE is invalid there, so compare where the
         // truncation is in range.
         ("f32_to_i32", |a| {
             let model = a.to_i32(FpEnv::with_mode(RoundingMode::TowardZero));
-            model.flags.contains(strata_float::Flags::INVALID) || model.value == black_box(native(a)) as i32
+            model.flags.contains(strata_float::Flags::INVALID)
+                || model.value == black_box(native(a)) as i32
         }),
-        ("next_up", |a| agrees(a.next_up(RNE).value, black_box(native(a)).next_up())),
-        ("next_down", |a| agrees(a.next_down(RNE).value, black_box(native(a)).next_down())),
+        ("next_up", |a| {
+            agrees(a.next_up(RNE).value, black_box(native(a)).next_up())
+        }),
+        ("next_down", |a| {
+            agrees(a.next_down(RNE).value, black_box(native(a)).next_down())
+        }),
     ];
     for (name, check) in checks {
         let failed: Vec<u32> = if exhaustive {
@@ -157,9 +194,16 @@ fn check_unary_ops(exhaustive: bool) {
             let mut rng = Rng::new(0x1a7 ^ name.len() as u64);
             let edges = edge_set().into_iter().map(Ieee32::to_bits);
             let random = (0..case_count(1_000_000)).map(|_| rng.float_bits());
-            edges.chain(random).filter(|&bits| !check(Ieee32::from_bits(bits))).take(20).collect()
+            edges
+                .chain(random)
+                .filter(|&bits| !check(Ieee32::from_bits(bits)))
+                .take(20)
+                .collect()
         };
-        assert!(failed.is_empty(), "{name} disagrees with native f32 on {failed:x?}");
+        assert!(
+            failed.is_empty(),
+            "{name} disagrees with native f32 on {failed:x?}"
+        );
     }
 }
 
@@ -185,7 +229,11 @@ fn sweep_all_bits(check: fn(Ieee32) -> bool) -> Vec<u32> {
                 })
             })
             .collect();
-        workers.into_iter().flat_map(|w| w.join().expect("sweep thread")).take(20).collect()
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("sweep thread"))
+            .take(20)
+            .collect()
     })
 }
 
@@ -209,15 +257,40 @@ fn conversions_to_f32() {
         let width = 1 + rng.below(64);
         let wide = rng.next_u64() >> (64 - width);
         let checks = [
-            ("i32", Ieee32::from_i32(wide as i32, RNE).value, black_box(wide as i32) as f32),
-            ("u32", Ieee32::from_u32(wide as u32, RNE).value, black_box(wide as u32) as f32),
-            ("i64", Ieee32::from_i64(wide as i64, RNE).value, black_box(wide as i64) as f32),
-            ("u64", Ieee32::from_u64(wide, RNE).value, black_box(wide) as f32),
-            ("f64", Ieee32::from_f64_bits(wide, RNE).value, black_box(f64::from_bits(wide)) as f32),
+            (
+                "i32",
+                Ieee32::from_i32(wide as i32, RNE).value,
+                black_box(wide as i32) as f32,
+            ),
+            (
+                "u32",
+                Ieee32::from_u32(wide as u32, RNE).value,
+                black_box(wide as u32) as f32,
+            ),
+            (
+                "i64",
+                Ieee32::from_i64(wide as i64, RNE).value,
+                black_box(wide as i64) as f32,
+            ),
+            (
+                "u64",
+                Ieee32::from_u64(wide, RNE).value,
+                black_box(wide) as f32,
+            ),
+            (
+                "f64",
+                Ieee32::from_f64_bits(wide, RNE).value,
+                black_box(f64::from_bits(wide)) as f32,
+            ),
         ];
         for (source, model, native) in checks {
             if !agrees(model, native) {
-                failures.record(|| format!("{source} {wide:#x}: native {:#x}, Ieee32 {model:x}", native.to_bits()));
+                failures.record(|| {
+                    format!(
+                        "{source} {wide:#x}: native {:#x}, Ieee32 {model:x}",
+                        native.to_bits()
+                    )
+                });
             }
         }
     }

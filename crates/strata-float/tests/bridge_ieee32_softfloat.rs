@@ -84,7 +84,11 @@ fn f64_edges() -> Vec<u64> {
     for x in edge_set() {
         let exact = x.to_f64_bits(FpEnv::DEFAULT).value;
         let half_ulp_below = 1u64 << 28;
-        edges.extend([0, 1, half_ulp_below].iter().flat_map(|&d| [exact.wrapping_add(d), exact.wrapping_sub(d)]));
+        edges.extend(
+            [0, 1, half_ulp_below]
+                .iter()
+                .flat_map(|&d| [exact.wrapping_add(d), exact.wrapping_sub(d)]),
+        );
     }
     edges.extend([
         0x47ef_ffff_e000_0000, // binary32 MAX + half an ulp: the overflow tie
@@ -102,13 +106,34 @@ fn f64_edges() -> Vec<u64> {
 
 /// Integer edges: 0, ±1, the binary32 integer-precision edges, and the type's extremes.
 fn integer_edges(bits: u32) -> Vec<u64> {
-    let mask = if bits == 64 { u64::MAX } else { (1 << bits) - 1 };
-    let mut edges = vec![0, 1, 2, 3, (1 << 24) - 1, 1 << 24, (1 << 24) + 1, (1 << 24) + 3, (1 << 25) + 1];
+    let mask = if bits == 64 {
+        u64::MAX
+    } else {
+        (1 << bits) - 1
+    };
+    let mut edges = vec![
+        0,
+        1,
+        2,
+        3,
+        (1 << 24) - 1,
+        1 << 24,
+        (1 << 24) + 1,
+        (1 << 24) + 3,
+        (1 << 25) + 1,
+    ];
     edges.extend([mask, mask - 1, mask >> 1, (mask >> 1) + 1, (mask >> 1) - 1]);
     if bits == 64 {
-        edges.extend([(1 << 63) + (1 << 39) + 1, (1 << 40) + 1, 0x0000_0100_0000_0081]);
+        edges.extend([
+            (1 << 63) + (1 << 39) + 1,
+            (1 << 40) + 1,
+            0x0000_0100_0000_0081,
+        ]);
     }
-    edges.iter().flat_map(|&e| [e & mask, e.wrapping_neg() & mask]).collect()
+    edges
+        .iter()
+        .flat_map(|&e| [e & mask, e.wrapping_neg() & mask])
+        .collect()
 }
 
 fn random_f64_bits(rng: &mut Rng) -> u64 {
@@ -116,11 +141,13 @@ fn random_f64_bits(rng: &mut Rng) -> u64 {
         0 => rng.next_u64(),
         // A binary32 value with random extra low bits: rounding cases, ties included.
         1 => {
-            let exact = ieee(rng.float_bits() as u64).to_f64_bits(FpEnv::DEFAULT).value;
+            let exact = ieee(rng.float_bits() as u64)
+                .to_f64_bits(FpEnv::DEFAULT)
+                .value;
             let extra = match rng.below(3) {
                 0 => 1 << 28,
                 1 => rng.next_u64() & ((1 << 29) - 1),
-                _ => (1 << 28) ^ (rng.below(2) as u64),
+                _ => (1 << 28) ^ rng.below(2),
             };
             exact ^ extra
         }
@@ -139,12 +166,13 @@ type OracleFn = fn(&[u64], SfMode) -> (u64, u8);
 /// every eighth edge value) in every mode, then on random cases.
 fn check(name: &str, operands: &[Operand], model_fn: ModelFn, oracle_fn: OracleFn) {
     let mut failures = Failures::new();
-    let mut run = |inputs: &[u64], mode: RoundingMode| {
-        let expected = oracle_fn(inputs, sf_mode(mode));
-        let got = model_fn(inputs, FpEnv::with_mode(mode));
-        if expected != got {
-            failures.record(|| {
-                format!(
+    let mut run =
+        |inputs: &[u64], mode: RoundingMode| {
+            let expected = oracle_fn(inputs, sf_mode(mode));
+            let got = model_fn(inputs, FpEnv::with_mode(mode));
+            if expected != got {
+                failures.record(|| {
+                    format!(
                     "{name} {mode} {}: SoftFloat {:#x} flags {:#04x}, Ieee32 {:#x} flags {:#04x}",
                     inputs.iter().map(|x| format!("{x:#x}")).collect::<Vec<_>>().join(" "),
                     expected.0,
@@ -152,9 +180,9 @@ fn check(name: &str, operands: &[Operand], model_fn: ModelFn, oracle_fn: OracleF
                     got.0,
                     got.1
                 )
-            });
-        }
-    };
+                });
+            }
+        };
     let edge_lists: Vec<Vec<u64>> = operands
         .iter()
         .enumerate()
@@ -185,7 +213,12 @@ fn check(name: &str, operands: &[Operand], model_fn: ModelFn, oracle_fn: OracleF
     failures.assert_none(name);
 }
 
-fn for_each_combination(lists: &[Vec<u64>], inputs: &mut Vec<u64>, depth: usize, visit: &mut dyn FnMut(&[u64])) {
+fn for_each_combination(
+    lists: &[Vec<u64>],
+    inputs: &mut Vec<u64>,
+    depth: usize,
+    visit: &mut dyn FnMut(&[u64]),
+) {
     if depth == lists.len() {
         visit(inputs);
         return;

@@ -22,7 +22,9 @@ fn decimal_strings(rng: &mut Rng, count: usize) -> Vec<String> {
             0 => format!("{x:e}"),
             1 => format!("{x}"),
             2 => {
-                let digits: String = (0..1 + rng.below(40)).map(|_| char::from(b'0' + rng.below(10) as u8)).collect();
+                let digits: String = (0..1 + rng.below(40))
+                    .map(|_| char::from(b'0' + rng.below(10) as u8))
+                    .collect();
                 format!("{digits}e{}", rng.below(100) as i64 - 70)
             }
             _ => {
@@ -84,7 +86,9 @@ fn parse_matches_rust_parse_ties_to_even() {
     let mut rng = Rng::new(0xdec);
     let mut failures = Failures::new();
     for text in decimal_strings(&mut rng, 20_000) {
-        let model = Ieee32::from_decimal_str(&text, FpEnv::DEFAULT).unwrap().value;
+        let model = Ieee32::from_decimal_str(&text, FpEnv::DEFAULT)
+            .unwrap()
+            .value;
         let oracle: f32 = text.parse().unwrap();
         if model.to_bits() != oracle.to_bits() {
             failures.record(|| format!("{text}: parse {:#x}, Ieee32 {model:x}", oracle.to_bits()));
@@ -106,7 +110,12 @@ fn parse_matches_exact_rounding_in_every_mode() {
             let agrees = Fp32::from_ieee(model.value) == rounded.clone().finite()
                 && model.flags.contains(Flags::INEXACT) == inexact;
             if !agrees {
-                failures.record(|| format!("{text} {mode}: exact rounding {rounded:?}, Ieee32 {:x} {}", model.value, model.flags));
+                failures.record(|| {
+                    format!(
+                        "{text} {mode}: exact rounding {rounded:?}, Ieee32 {:x} {}",
+                        model.value, model.flags
+                    )
+                });
             }
         }
     }
@@ -167,22 +176,42 @@ fn extreme_exponents_and_lengths() {
     ];
     for (text, bits) in cases {
         let oracle: f32 = text.parse().unwrap();
-        assert_eq!(oracle.to_bits(), bits, "oracle disagrees with the table for {text}");
-        let model = Ieee32::from_decimal_str(text, FpEnv::DEFAULT).unwrap().value;
+        assert_eq!(
+            oracle.to_bits(),
+            bits,
+            "oracle disagrees with the table for {text}"
+        );
+        let model = Ieee32::from_decimal_str(text, FpEnv::DEFAULT)
+            .unwrap()
+            .value;
         assert_eq!(model.to_bits(), bits, "{text}");
     }
     let long = format!("0.{}1", "0".repeat(100_000));
-    assert_eq!(Ieee32::from_decimal_str(&long, FpEnv::DEFAULT).unwrap().value, Ieee32::POS_ZERO);
+    assert_eq!(
+        Ieee32::from_decimal_str(&long, FpEnv::DEFAULT)
+            .unwrap()
+            .value,
+        Ieee32::POS_ZERO
+    );
     let up = FpEnv::with_mode(RoundingMode::TowardPos);
-    assert_eq!(Ieee32::from_decimal_str(&long, up).unwrap().value, Ieee32::MIN_POSITIVE_SUBNORMAL);
+    assert_eq!(
+        Ieee32::from_decimal_str(&long, up).unwrap().value,
+        Ieee32::MIN_POSITIVE_SUBNORMAL
+    );
 }
 
 #[test]
 fn malformed_strings_are_errors() {
-    for text in ["", "-", "+", ".", "e5", "1e", "1e+", "abc", "1.2.3", "0x12", "1_000", " 1", "1 ", "--1", "1e5.0", "nanx"] {
+    for text in [
+        "", "-", "+", ".", "e5", "1e", "1e+", "abc", "1.2.3", "0x12", "1_000", " 1", "1 ", "--1",
+        "1e5.0", "nanx",
+    ] {
         let result = Ieee32::from_decimal_str(text, FpEnv::DEFAULT);
         assert!(result.is_err(), "{text:?} parsed as {result:?}");
         assert!(text.parse::<f32>().is_err(), "{text:?} is valid for Rust");
     }
-    assert_eq!(Ieee32::from_decimal_str("", FpEnv::DEFAULT), Err(ParseFloatError::Empty));
+    assert_eq!(
+        Ieee32::from_decimal_str("", FpEnv::DEFAULT),
+        Err(ParseFloatError::Empty)
+    );
 }

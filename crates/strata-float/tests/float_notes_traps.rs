@@ -39,7 +39,11 @@ fn row02_exact_subnormal_product_raises_nothing() {
 fn row03_tie_below_the_normal_boundary_underflows_under_both_rules() {
     for e in [RNE, before()] {
         let r = f(0x3f7f_ffff).mul(f(0x0080_0000), e);
-        assert_eq!((r.value, r.flags), (f(0x0080_0000), INEXACT_UNDERFLOW), "{e:?}");
+        assert_eq!(
+            (r.value, r.flags),
+            (f(0x0080_0000), INEXACT_UNDERFLOW),
+            "{e:?}"
+        );
     }
 }
 
@@ -48,7 +52,10 @@ fn row04_tininess_rules_differ() {
     let after = f(0x1f80_0001).mul(f(0x207f_fffe), RNE);
     assert_eq!((after.value, after.flags), (f(0x0080_0000), Flags::INEXACT));
     let before = f(0x1f80_0001).mul(f(0x207f_fffe), before());
-    assert_eq!((before.value, before.flags), (f(0x0080_0000), INEXACT_UNDERFLOW));
+    assert_eq!(
+        (before.value, before.flags),
+        (f(0x0080_0000), INEXACT_UNDERFLOW)
+    );
 }
 
 #[test]
@@ -110,7 +117,10 @@ fn row12_f64_then_round_agrees_for_basic_ops() {
             state
         };
         let (a, b) = (f(next()), f(next()));
-        let (x, y) = (f32::from_bits(a.to_bits()) as f64, f32::from_bits(b.to_bits()) as f64);
+        let (x, y) = (
+            f32::from_bits(a.to_bits()) as f64,
+            f32::from_bits(b.to_bits()) as f64,
+        );
         let cases = [
             (a.add(b, RNE).value, x + y),
             (a.sub(b, RNE).value, x - y),
@@ -121,7 +131,11 @@ fn row12_f64_then_round_agrees_for_basic_ops() {
         for (model, wide) in cases {
             let oracle = wide as f32;
             assert!(
-                if oracle.is_nan() { model.is_nan() } else { model.to_bits() == oracle.to_bits() },
+                if oracle.is_nan() {
+                    model.is_nan()
+                } else {
+                    model.to_bits() == oracle.to_bits()
+                },
                 "{a:x} {b:x}: {model:x} vs {:#x}",
                 oracle.to_bits()
             );
@@ -131,9 +145,17 @@ fn row12_f64_then_round_agrees_for_basic_ops() {
 
 #[test]
 fn row13_directed_overflow_and_underflow() {
-    assert_eq!(Ieee32::MAX.add(Ieee32::MAX, env(RoundingMode::TowardZero)).value, Ieee32::MAX);
+    assert_eq!(
+        Ieee32::MAX
+            .add(Ieee32::MAX, env(RoundingMode::TowardZero))
+            .value,
+        Ieee32::MAX
+    );
     let neg_max = Ieee32::MAX.neg();
-    assert_eq!(neg_max.add(neg_max, env(RoundingMode::TowardNeg)).value, Ieee32::NEG_INFINITY);
+    assert_eq!(
+        neg_max.add(neg_max, env(RoundingMode::TowardNeg)).value,
+        Ieee32::NEG_INFINITY
+    );
     assert_eq!(f(1).mul(f(1), env(RoundingMode::TowardPos)).value, f(1));
 }
 
@@ -141,10 +163,21 @@ fn row13_directed_overflow_and_underflow() {
 fn row14_signs_of_exact_zero_sums() {
     let x = f(0x4040_0000);
     for mode in RoundingMode::ALL {
-        let expected = if mode == RoundingMode::TowardNeg { Ieee32::NEG_ZERO } else { Ieee32::POS_ZERO };
+        let expected = if mode == RoundingMode::TowardNeg {
+            Ieee32::NEG_ZERO
+        } else {
+            Ieee32::POS_ZERO
+        };
         assert_eq!(x.add(x.neg(), env(mode)).value, expected, "{mode}");
-        assert_eq!(Ieee32::POS_ZERO.add(Ieee32::NEG_ZERO, env(mode)).value, expected, "{mode}");
-        assert_eq!(Ieee32::NEG_ZERO.add(Ieee32::NEG_ZERO, env(mode)).value, Ieee32::NEG_ZERO);
+        assert_eq!(
+            Ieee32::POS_ZERO.add(Ieee32::NEG_ZERO, env(mode)).value,
+            expected,
+            "{mode}"
+        );
+        assert_eq!(
+            Ieee32::NEG_ZERO.add(Ieee32::NEG_ZERO, env(mode)).value,
+            Ieee32::NEG_ZERO
+        );
     }
 }
 
@@ -160,7 +193,10 @@ fn row15_square_roots_of_negatives() {
 
 #[test]
 fn row16_signed_zero_products_and_invalid_operations() {
-    assert_eq!(Ieee32::NEG_ZERO.mul(f(0x40a0_0000), RNE).value, Ieee32::NEG_ZERO);
+    assert_eq!(
+        Ieee32::NEG_ZERO.mul(f(0x40a0_0000), RNE).value,
+        Ieee32::NEG_ZERO
+    );
     let invalid = [
         Ieee32::POS_ZERO.mul(Ieee32::INFINITY, RNE),
         Ieee32::INFINITY.sub(Ieee32::INFINITY, RNE),
@@ -171,13 +207,26 @@ fn row16_signed_zero_products_and_invalid_operations() {
         assert_eq!((r.value, r.flags), (f(0xffc0_0000), Flags::INVALID));
     }
     let r = f(0xbf80_0000).div(Ieee32::POS_ZERO, RNE);
-    assert_eq!((r.value, r.flags), (Ieee32::NEG_INFINITY, Flags::DIV_BY_ZERO));
+    assert_eq!(
+        (r.value, r.flags),
+        (Ieee32::NEG_INFINITY, Flags::DIV_BY_ZERO)
+    );
 }
 
 #[test]
 fn row17_fma_zero_signs_and_invalid_with_nan_addend() {
-    assert_eq!(Ieee32::NEG_ZERO.fma(Ieee32::ONE, Ieee32::POS_ZERO, RNE).value, Ieee32::POS_ZERO);
-    assert_eq!(Ieee32::ONE.fma(Ieee32::NEG_ZERO, Ieee32::NEG_ZERO, RNE).value, Ieee32::NEG_ZERO);
+    assert_eq!(
+        Ieee32::NEG_ZERO
+            .fma(Ieee32::ONE, Ieee32::POS_ZERO, RNE)
+            .value,
+        Ieee32::POS_ZERO
+    );
+    assert_eq!(
+        Ieee32::ONE
+            .fma(Ieee32::NEG_ZERO, Ieee32::NEG_ZERO, RNE)
+            .value,
+        Ieee32::NEG_ZERO
+    );
     let r = Ieee32::POS_ZERO.fma(Ieee32::INFINITY, f(0x7fc0_0000), RNE);
     assert!(r.value.is_nan() && r.flags == Flags::INVALID);
 }
@@ -206,7 +255,10 @@ fn row19_min_and_max_with_nan() {
 
 #[test]
 fn row20_total_order_separates_zeros_equality_does_not() {
-    assert_eq!(Ieee32::NEG_ZERO.total_cmp(Ieee32::POS_ZERO), std::cmp::Ordering::Less);
+    assert_eq!(
+        Ieee32::NEG_ZERO.total_cmp(Ieee32::POS_ZERO),
+        std::cmp::Ordering::Less
+    );
     assert!(Ieee32::NEG_ZERO.eq_quiet(Ieee32::POS_ZERO).value);
 }
 
@@ -220,7 +272,10 @@ fn row21_quiet_bit_is_the_significand_msb() {
 fn row22_x86_propagates_the_first_nan_quieted() {
     let r = f(0x7f80_0001).add(Ieee32::ONE, RNE);
     assert_eq!((r.value, r.flags), (f(0x7fc0_0001), Flags::INVALID));
-    assert_eq!(f(0x7fc0_0005).add(f(0xffc0_0007), RNE).value, f(0x7fc0_0005));
+    assert_eq!(
+        f(0x7fc0_0005).add(f(0xffc0_0007), RNE).value,
+        f(0x7fc0_0005)
+    );
     assert_eq!(Ieee32::ONE.mul(f(0xffc0_0007), RNE).value, f(0xffc0_0007));
 }
 
@@ -230,8 +285,14 @@ fn row23_canonical_policy_always_gives_0x7fc00000() {
         nan: NanPolicy::Canonical,
         ..RNE
     };
-    assert_eq!(f(0xff80_0001).add(Ieee32::ONE, canonical).value, f(0x7fc0_0000));
-    assert_eq!(Ieee32::POS_ZERO.div(Ieee32::POS_ZERO, canonical).value, f(0x7fc0_0000));
+    assert_eq!(
+        f(0xff80_0001).add(Ieee32::ONE, canonical).value,
+        f(0x7fc0_0000)
+    );
+    assert_eq!(
+        Ieee32::POS_ZERO.div(Ieee32::POS_ZERO, canonical).value,
+        f(0x7fc0_0000)
+    );
 }
 
 #[test]
@@ -254,7 +315,13 @@ fn row28_negative_to_unsigned_is_invalid() {
 #[test]
 fn row29_float_to_int_rounding_depends_on_mode() {
     let x = f(0xc020_0000); // −2.5
-    let expected = [(RoundingMode::NearestEven, -2), (RoundingMode::NearestAway, -3), (RoundingMode::TowardZero, -2), (RoundingMode::TowardPos, -2), (RoundingMode::TowardNeg, -3)];
+    let expected = [
+        (RoundingMode::NearestEven, -2),
+        (RoundingMode::NearestAway, -3),
+        (RoundingMode::TowardZero, -2),
+        (RoundingMode::TowardPos, -2),
+        (RoundingMode::TowardNeg, -3),
+    ];
     for (mode, value) in expected {
         assert_eq!(x.to_i64(env(mode)).value, value, "{mode}");
     }
@@ -263,7 +330,10 @@ fn row29_float_to_int_rounding_depends_on_mode() {
 #[test]
 fn row30_round_is_ties_away_round_ties_even_is_ties_to_even() {
     let x = f(0x4020_0000); // 2.5
-    assert_eq!(x.round_to_integral(env(RoundingMode::NearestAway)).value, f(0x4040_0000));
+    assert_eq!(
+        x.round_to_integral(env(RoundingMode::NearestAway)).value,
+        f(0x4040_0000)
+    );
     assert_eq!(x.round_to_integral(RNE).value, f(0x4000_0000));
     let exact = x.round_to_integral_exact(RNE);
     assert_eq!(exact.flags, Flags::INEXACT);

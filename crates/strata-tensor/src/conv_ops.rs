@@ -25,7 +25,11 @@ macro_rules! with_float {
                 type $T = f64;
                 $body
             }
-            got => Err(TensorError::UnsupportedDType { op: $op, got, expected: "f32 or f64" }),
+            got => Err(TensorError::UnsupportedDType {
+                op: $op,
+                got,
+                expected: "f32 or f64",
+            }),
         }
     };
 }
@@ -40,12 +44,20 @@ fn dims<const R: usize>(op: &'static str, t: &Tensor, what: &str) -> Result<[usi
 
 fn same_dtype(op: &'static str, a: &Tensor, b: &Tensor) -> Result<()> {
     if a.dtype() != b.dtype() {
-        return Err(TensorError::DTypeMismatch { op, lhs: a.dtype(), rhs: b.dtype() });
+        return Err(TensorError::DTypeMismatch {
+            op,
+            lhs: a.dtype(),
+            rhs: b.dtype(),
+        });
     }
     Ok(())
 }
 
-fn bias_data<T: Float>(op: &'static str, x: &Tensor, bias: Option<&Tensor>) -> Result<Option<Vec<T>>> {
+fn bias_data<T: Float>(
+    op: &'static str,
+    x: &Tensor,
+    bias: Option<&Tensor>,
+) -> Result<Option<Vec<T>>> {
     bias.map(|b| {
         same_dtype(op, x, b)?;
         b.to_vec::<T>()
@@ -60,9 +72,28 @@ trait ConvKind<const R: usize> {
     const NAME: &'static str;
     const BACKWARD: &'static str;
     fn output_shape(xs: [usize; R], ws: [usize; R], p: &Self::Params) -> Result<[usize; R]>;
-    fn forward<T: Float>(x: &[T], xs: [usize; R], w: &[T], ws: [usize; R], b: Option<&[T]>, p: &Self::Params) -> Result<Vec<T>>;
-    fn grad_input<T: Float>(g: &[T], w: &[T], xs: [usize; R], ws: [usize; R], p: &Self::Params) -> Result<Vec<T>>;
-    fn grad_weight<T: Float>(g: &[T], x: &[T], xs: [usize; R], ws: [usize; R], p: &Self::Params) -> Result<Vec<T>>;
+    fn forward<T: Float>(
+        x: &[T],
+        xs: [usize; R],
+        w: &[T],
+        ws: [usize; R],
+        b: Option<&[T]>,
+        p: &Self::Params,
+    ) -> Result<Vec<T>>;
+    fn grad_input<T: Float>(
+        g: &[T],
+        w: &[T],
+        xs: [usize; R],
+        ws: [usize; R],
+        p: &Self::Params,
+    ) -> Result<Vec<T>>;
+    fn grad_weight<T: Float>(
+        g: &[T],
+        x: &[T],
+        xs: [usize; R],
+        ws: [usize; R],
+        p: &Self::Params,
+    ) -> Result<Vec<T>>;
 }
 
 macro_rules! conv_kind {
@@ -75,28 +106,78 @@ macro_rules! conv_kind {
             fn output_shape(xs: [usize; $r], ws: [usize; $r], p: &$params) -> Result<[usize; $r]> {
                 $shape(xs, ws, p)
             }
-            fn forward<T: Float>(x: &[T], xs: [usize; $r], w: &[T], ws: [usize; $r], b: Option<&[T]>, p: &$params) -> Result<Vec<T>> {
+            fn forward<T: Float>(
+                x: &[T],
+                xs: [usize; $r],
+                w: &[T],
+                ws: [usize; $r],
+                b: Option<&[T]>,
+                p: &$params,
+            ) -> Result<Vec<T>> {
                 $fwd(x, xs, w, ws, b, p)
             }
-            fn grad_input<T: Float>(g: &[T], w: &[T], xs: [usize; $r], ws: [usize; $r], p: &$params) -> Result<Vec<T>> {
+            fn grad_input<T: Float>(
+                g: &[T],
+                w: &[T],
+                xs: [usize; $r],
+                ws: [usize; $r],
+                p: &$params,
+            ) -> Result<Vec<T>> {
                 $gi(g, w, xs, ws, p)
             }
-            fn grad_weight<T: Float>(g: &[T], x: &[T], xs: [usize; $r], ws: [usize; $r], p: &$params) -> Result<Vec<T>> {
+            fn grad_weight<T: Float>(
+                g: &[T],
+                x: &[T],
+                xs: [usize; $r],
+                ws: [usize; $r],
+                p: &$params,
+            ) -> Result<Vec<T>> {
                 $gw(g, x, xs, ws, p)
             }
         }
     };
 }
 
-conv_kind!(Conv1d, 3, Conv1dParams, "conv1d", "conv1d_backward", conv::conv1d_output_shape,
-    conv::conv1d, conv::conv1d_backward_input, conv::conv1d_backward_weight);
-conv_kind!(Conv2d, 4, Conv2dParams, "conv2d", "conv2d_backward", conv::conv2d_output_shape,
-    conv::conv2d, conv::conv2d_backward_input, conv::conv2d_backward_weight);
-conv_kind!(ConvTranspose2d, 4, ConvTranspose2dParams, "conv_transpose2d", "conv_transpose2d_backward",
-    conv::conv_transpose2d_output_shape, conv::conv_transpose2d,
-    conv::conv_transpose2d_backward_input, conv::conv_transpose2d_backward_weight);
+conv_kind!(
+    Conv1d,
+    3,
+    Conv1dParams,
+    "conv1d",
+    "conv1d_backward",
+    conv::conv1d_output_shape,
+    conv::conv1d,
+    conv::conv1d_backward_input,
+    conv::conv1d_backward_weight
+);
+conv_kind!(
+    Conv2d,
+    4,
+    Conv2dParams,
+    "conv2d",
+    "conv2d_backward",
+    conv::conv2d_output_shape,
+    conv::conv2d,
+    conv::conv2d_backward_input,
+    conv::conv2d_backward_weight
+);
+conv_kind!(
+    ConvTranspose2d,
+    4,
+    ConvTranspose2dParams,
+    "conv_transpose2d",
+    "conv_transpose2d_backward",
+    conv::conv_transpose2d_output_shape,
+    conv::conv_transpose2d,
+    conv::conv_transpose2d_backward_input,
+    conv::conv_transpose2d_backward_weight
+);
 
-fn conv_forward<const R: usize, K: ConvKind<R>>(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, p: &K::Params) -> Result<Tensor> {
+fn conv_forward<const R: usize, K: ConvKind<R>>(
+    x: &Tensor,
+    w: &Tensor,
+    bias: Option<&Tensor>,
+    p: &K::Params,
+) -> Result<Tensor> {
     let op = K::NAME;
     same_dtype(op, x, w)?;
     let (xs, ws) = (dims::<R>(op, x, "input")?, dims::<R>(op, w, "weight")?);
@@ -108,7 +189,12 @@ fn conv_forward<const R: usize, K: ConvKind<R>>(x: &Tensor, w: &Tensor, bias: Op
     })
 }
 
-fn conv_backward<const R: usize, K: ConvKind<R>>(x: &Tensor, w: &Tensor, grad: &Tensor, p: &K::Params) -> Result<ConvGrads> {
+fn conv_backward<const R: usize, K: ConvKind<R>>(
+    x: &Tensor,
+    w: &Tensor,
+    grad: &Tensor,
+    p: &K::Params,
+) -> Result<ConvGrads> {
     let op = K::BACKWARD;
     same_dtype(op, x, w)?;
     same_dtype(op, x, grad)?;
@@ -128,34 +214,68 @@ fn conv_backward<const R: usize, K: ConvKind<R>>(x: &Tensor, w: &Tensor, grad: &
 impl Tensor {
     /// 2-D convolution (PyTorch's `conv2d`): `self [N, C, H, W]`, `weight [O, C/groups, kh, kw]`,
     /// optional `bias [O]`.
-    pub fn conv2d(&self, weight: &Tensor, bias: Option<&Tensor>, params: &Conv2dParams) -> Result<Tensor> {
+    pub fn conv2d(
+        &self,
+        weight: &Tensor,
+        bias: Option<&Tensor>,
+        params: &Conv2dParams,
+    ) -> Result<Tensor> {
         conv_forward::<4, Conv2d>(self, weight, bias, params)
     }
     /// Input, weight and bias gradients of [`conv2d`](Self::conv2d) at input `self`.
-    pub fn conv2d_backward(&self, weight: &Tensor, grad_output: &Tensor, params: &Conv2dParams) -> Result<ConvGrads> {
+    pub fn conv2d_backward(
+        &self,
+        weight: &Tensor,
+        grad_output: &Tensor,
+        params: &Conv2dParams,
+    ) -> Result<ConvGrads> {
         conv_backward::<4, Conv2d>(self, weight, grad_output, params)
     }
     /// 1-D convolution: `self [N, C, L]`, `weight [O, C/groups, k]`.
-    pub fn conv1d(&self, weight: &Tensor, bias: Option<&Tensor>, params: &Conv1dParams) -> Result<Tensor> {
+    pub fn conv1d(
+        &self,
+        weight: &Tensor,
+        bias: Option<&Tensor>,
+        params: &Conv1dParams,
+    ) -> Result<Tensor> {
         conv_forward::<3, Conv1d>(self, weight, bias, params)
     }
     /// Gradients of [`conv1d`](Self::conv1d) at input `self`.
-    pub fn conv1d_backward(&self, weight: &Tensor, grad_output: &Tensor, params: &Conv1dParams) -> Result<ConvGrads> {
+    pub fn conv1d_backward(
+        &self,
+        weight: &Tensor,
+        grad_output: &Tensor,
+        params: &Conv1dParams,
+    ) -> Result<ConvGrads> {
         conv_backward::<3, Conv1d>(self, weight, grad_output, params)
     }
     /// Transposed 2-D convolution: `self [N, C_in, H, W]`, `weight [C_in, C_out/groups, kh, kw]`.
-    pub fn conv_transpose2d(&self, weight: &Tensor, bias: Option<&Tensor>, params: &ConvTranspose2dParams) -> Result<Tensor> {
+    pub fn conv_transpose2d(
+        &self,
+        weight: &Tensor,
+        bias: Option<&Tensor>,
+        params: &ConvTranspose2dParams,
+    ) -> Result<Tensor> {
         conv_forward::<4, ConvTranspose2d>(self, weight, bias, params)
     }
     /// Gradients of [`conv_transpose2d`](Self::conv_transpose2d) at input `self`.
-    pub fn conv_transpose2d_backward(&self, weight: &Tensor, grad_output: &Tensor, params: &ConvTranspose2dParams) -> Result<ConvGrads> {
+    pub fn conv_transpose2d_backward(
+        &self,
+        weight: &Tensor,
+        grad_output: &Tensor,
+        params: &ConvTranspose2dParams,
+    ) -> Result<ConvGrads> {
         conv_backward::<4, ConvTranspose2d>(self, weight, grad_output, params)
     }
 }
 
 fn check_grad_shape(op: &'static str, grad: &Tensor, expected: &[usize]) -> Result<()> {
     if grad.dims() != expected {
-        return Err(TensorError::ShapeMismatch { op, lhs: expected.to_vec().into(), rhs: grad.shape().clone() });
+        return Err(TensorError::ShapeMismatch {
+            op,
+            lhs: expected.to_vec().into(),
+            rhs: grad.shape().clone(),
+        });
     }
     Ok(())
 }

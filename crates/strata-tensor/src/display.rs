@@ -48,7 +48,11 @@ struct Formatter {
 
 impl Formatter {
     fn new(values: &[Value]) -> Formatter {
-        let mut f = Formatter { int_mode: true, sci_mode: false, width: 1 };
+        let mut f = Formatter {
+            int_mode: true,
+            sci_mode: false,
+            width: 1,
+        };
         let floats: Vec<f64> = values
             .iter()
             .filter_map(|v| match v {
@@ -58,7 +62,12 @@ impl Formatter {
             .collect();
         let is_float = matches!(values.first(), Some(Value::Float(_)));
         if !is_float {
-            f.width = values.iter().map(|&v| f.plain(v).len()).max().unwrap_or(1).max(1);
+            f.width = values
+                .iter()
+                .map(|&v| f.plain(v).len())
+                .max()
+                .unwrap_or(1)
+                .max(1);
             return f;
         }
         if floats.is_empty() {
@@ -105,14 +114,21 @@ struct Block<'a> {
 impl<'a> Block<'a> {
     fn sub(&self, i: usize) -> Block<'a> {
         let step: usize = self.dims[1..].iter().product();
-        Block { values: &self.values[i * step..(i + 1) * step], dims: &self.dims[1..] }
+        Block {
+            values: &self.values[i * step..(i + 1) * step],
+            dims: &self.dims[1..],
+        }
     }
 
     /// Indices printed along the first axis (edge items only when summarizing).
     fn shown(&self, summarize: bool) -> Vec<Option<usize>> {
         let n = self.dims[0];
         if summarize && n > 2 * EDGEITEMS {
-            (0..EDGEITEMS).map(Some).chain([None]).chain((n - EDGEITEMS..n).map(Some)).collect()
+            (0..EDGEITEMS)
+                .map(Some)
+                .chain([None])
+                .chain((n - EDGEITEMS..n).map(Some))
+                .collect()
         } else {
             (0..n).map(Some).collect()
         }
@@ -140,13 +156,20 @@ impl<'a> Block<'a> {
                     .map(|i| i.map_or(" ...".to_string(), |i| f.format(self.values[i])))
                     .collect();
                 let lines: Vec<String> = items.chunks(per_line).map(|l| l.join(", ")).collect();
-                format!("[{}]", lines.join(&format!(",\n{}", " ".repeat(indent + 1))))
+                format!(
+                    "[{}]",
+                    lines.join(&format!(",\n{}", " ".repeat(indent + 1)))
+                )
             }
             rank => {
                 let parts: Vec<String> = self
                     .shown(summarize)
                     .into_iter()
-                    .map(|i| i.map_or("...".to_string(), |i| self.sub(i).render(indent + 1, summarize, f)))
+                    .map(|i| {
+                        i.map_or("...".to_string(), |i| {
+                            self.sub(i).render(indent + 1, summarize, f)
+                        })
+                    })
                     .collect();
                 let sep = format!(",{}{}", "\n".repeat(rank - 1), " ".repeat(indent + 1));
                 format!("[{}]", parts.join(&sep))
@@ -158,8 +181,18 @@ impl<'a> Block<'a> {
 impl Tensor {
     fn print_values(&self) -> Vec<Value> {
         match self.dtype() {
-            DType::I64 => self.to_vec::<i64>().unwrap_or_default().into_iter().map(Value::Int).collect(),
-            DType::Bool => self.to_vec::<bool>().unwrap_or_default().into_iter().map(Value::Bool).collect(),
+            DType::I64 => self
+                .to_vec::<i64>()
+                .unwrap_or_default()
+                .into_iter()
+                .map(Value::Int)
+                .collect(),
+            DType::Bool => self
+                .to_vec::<bool>()
+                .unwrap_or_default()
+                .into_iter()
+                .map(Value::Bool)
+                .collect(),
             _ => self.to_vec_f64().into_iter().map(Value::Float).collect(),
         }
     }
@@ -189,7 +222,10 @@ impl fmt::Display for Tensor {
             "[]".to_string()
         } else {
             let values = self.print_values();
-            let block = Block { values: &values, dims: self.dims() };
+            let block = Block {
+                values: &values,
+                dims: self.dims(),
+            };
             let summarize = self.numel() > THRESHOLD;
             let mut shown = Vec::new();
             block.summarized(summarize, &mut shown);

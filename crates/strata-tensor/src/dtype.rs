@@ -98,15 +98,58 @@ macro_rules! element {
     };
 }
 
-element!(f32, F32, 0.0, 1.0, |x: f32| x as f64, |v: f64| v as f32, |v: i64| v as f32);
-element!(f64, F64, 0.0, 1.0, |x: f64| x, |v: f64| v, |v: i64| v as f64);
-element!(i64, I64, 0, 1, |x: i64| x as f64, |v: f64| v as i64, |v: i64| v,
-    fn cast<D: Element>(self) -> D { D::from_i64(self) });
-element!(bool, Bool, false, true, |x: bool| x as u8 as f64, |v: f64| v != 0.0, |v: i64| v != 0);
+element!(
+    f32,
+    F32,
+    0.0,
+    1.0,
+    |x: f32| x as f64,
+    |v: f64| v as f32,
+    |v: i64| v as f32
+);
+element!(f64, F64, 0.0, 1.0, |x: f64| x, |v: f64| v, |v: i64| v
+    as f64);
+element!(
+    i64,
+    I64,
+    0,
+    1,
+    |x: i64| x as f64,
+    |v: f64| v as i64,
+    |v: i64| v,
+    fn cast<D: Element>(self) -> D {
+        D::from_i64(self)
+    }
+);
+element!(
+    bool,
+    Bool,
+    false,
+    true,
+    |x: bool| x as u8 as f64,
+    |v: f64| v != 0.0,
+    |v: i64| v != 0
+);
 // i64 → f16 through f32 rounds once: |v| < 2^24 is exact in f32 and anything larger overflows f16.
-element!(f16, F16, f16::ZERO, f16::ONE, f16::to_f64, f16::from_f64, |v: i64| f16::from_f32(v as f32));
+element!(
+    f16,
+    F16,
+    f16::ZERO,
+    f16::ONE,
+    f16::to_f64,
+    f16::from_f64,
+    |v: i64| f16::from_f32(v as f32)
+);
 // i64 → bf16 through f64 rounds once for |v| ≤ 2^53 (twice beyond: a documented limitation).
-element!(bf16, BF16, bf16::ZERO, bf16::ONE, bf16::to_f64, bf16::from_f64, |v: i64| bf16::from_f64(v as f64));
+element!(
+    bf16,
+    BF16,
+    bf16::ZERO,
+    bf16::ONE,
+    bf16::to_f64,
+    bf16::from_f64,
+    |v: i64| bf16::from_f64(v as f64)
+);
 
 /// The compute float types (f32, f64): what every arithmetic kernel is generic over.
 pub trait Float:

@@ -150,7 +150,11 @@ impl CmpOp {
 }
 
 /// Applies `f` to every element of `t`, writing a new contiguous tensor.
-pub(crate) fn map<T: Element, U: Element>(t: &Tensor, src: &[T], f: impl Fn(T) -> U + Sync) -> Tensor {
+pub(crate) fn map<T: Element, U: Element>(
+    t: &Tensor,
+    src: &[T],
+    f: impl Fn(T) -> U + Sync,
+) -> Tensor {
     let mut out = vec![U::zero(); t.numel()];
     let walk = Walk::new(t.dims(), [t.strides()], [t.offset()]);
     let [s] = walk.inner_strides();
@@ -176,12 +180,26 @@ pub(crate) fn zip_map<T: Element, U: Element>(
     b: &Tensor,
     f: impl Fn(T, T) -> U + Sync,
 ) -> Result<Tensor> {
-    let dtype_err = || TensorError::DTypeMismatch { op, lhs: a.dtype(), rhs: b.dtype() };
-    let (sa, sb) = (T::slice(a.storage()).ok_or_else(dtype_err)?, T::slice(b.storage()).ok_or_else(dtype_err)?);
+    let dtype_err = || TensorError::DTypeMismatch {
+        op,
+        lhs: a.dtype(),
+        rhs: b.dtype(),
+    };
+    let (sa, sb) = (
+        T::slice(a.storage()).ok_or_else(dtype_err)?,
+        T::slice(b.storage()).ok_or_else(dtype_err)?,
+    );
     let shape = broadcast_shapes(op, a.shape(), b.shape())?;
-    let (a, b) = (a.broadcast_to(shape.clone())?, b.broadcast_to(shape.clone())?);
+    let (a, b) = (
+        a.broadcast_to(shape.clone())?,
+        b.broadcast_to(shape.clone())?,
+    );
     let mut out = vec![U::zero(); shape.numel()];
-    let walk = Walk::new(shape.dims(), [a.strides(), b.strides()], [a.offset(), b.offset()]);
+    let walk = Walk::new(
+        shape.dims(),
+        [a.strides(), b.strides()],
+        [a.offset(), b.offset()],
+    );
     let [ia, ib] = walk.inner_strides();
     walk.fill(&mut out, |row, [pa, pb]| {
         let n = row.len();
@@ -214,7 +232,11 @@ pub(crate) fn zip_map<T: Element, U: Element>(
 }
 
 fn float_only(op: &'static str, got: DType) -> TensorError {
-    TensorError::UnsupportedDType { op, got, expected: "f32 or f64" }
+    TensorError::UnsupportedDType {
+        op,
+        got,
+        expected: "f32 or f64",
+    }
 }
 
 impl Tensor {
@@ -334,7 +356,12 @@ impl Tensor {
 
     /// Elementwise comparison with broadcasting; both operands must have the same dtype.
     pub fn compare(&self, other: &Tensor, op: CmpOp) -> Result<Tensor> {
-        with_storage!(self.storage(), |_v: T| zip_map(op.name(), self, other, |a: T, b: T| op.apply(a, b)))
+        with_storage!(self.storage(), |_v: T| zip_map(
+            op.name(),
+            self,
+            other,
+            |a: T, b: T| op.apply(a, b)
+        ))
     }
     pub fn eq(&self, other: &Tensor) -> Result<Tensor> {
         self.compare(other, CmpOp::Eq)
@@ -366,7 +393,11 @@ impl Tensor {
                 expected: "bool condition",
             });
         }
-        let shape = broadcast_shapes(op, cond.shape(), &broadcast_shapes(op, a.shape(), b.shape())?)?;
+        let shape = broadcast_shapes(
+            op,
+            cond.shape(),
+            &broadcast_shapes(op, a.shape(), b.shape())?,
+        )?;
         let select = |t: &Tensor| t.broadcast_to(shape.clone());
         let (cond, a, b) = (select(cond)?, select(a)?, select(b)?);
         with_storage!(a.storage(), |_v: T| where_typed::<T>(&shape, &cond, &a, &b))
@@ -374,8 +405,15 @@ impl Tensor {
 }
 
 fn where_typed<T: Element>(shape: &Shape, cond: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    let dtype_err = || TensorError::DTypeMismatch { op: "where", lhs: a.dtype(), rhs: b.dtype() };
-    let (sa, sb) = (T::slice(a.storage()).ok_or_else(dtype_err)?, T::slice(b.storage()).ok_or_else(dtype_err)?);
+    let dtype_err = || TensorError::DTypeMismatch {
+        op: "where",
+        lhs: a.dtype(),
+        rhs: b.dtype(),
+    };
+    let (sa, sb) = (
+        T::slice(a.storage()).ok_or_else(dtype_err)?,
+        T::slice(b.storage()).ok_or_else(dtype_err)?,
+    );
     let sc = bool::slice(cond.storage()).ok_or_else(dtype_err)?;
     let mut out = vec![T::zero(); shape.numel()];
     let walk = Walk::new(
@@ -386,7 +424,11 @@ fn where_typed<T: Element>(shape: &Shape, cond: &Tensor, a: &Tensor, b: &Tensor)
     let [ic, ia, ib] = walk.inner_strides();
     walk.fill(&mut out, |row, [pc, pa, pb]| {
         for (i, o) in row.iter_mut().enumerate() {
-            *o = if sc[pc + i * ic] { sa[pa + i * ia] } else { sb[pb + i * ib] };
+            *o = if sc[pc + i * ic] {
+                sa[pa + i * ia]
+            } else {
+                sb[pb + i * ib]
+            };
         }
     });
     Ok(Tensor::from_storage(T::into_storage(out), shape.clone()))

@@ -6,17 +6,41 @@ use crate::{DType, Shape};
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TensorError {
     #[error("{op}: shape mismatch between {lhs} and {rhs}")]
-    ShapeMismatch { op: &'static str, lhs: Shape, rhs: Shape },
+    ShapeMismatch {
+        op: &'static str,
+        lhs: Shape,
+        rhs: Shape,
+    },
     #[error("{op}: dtype mismatch between {lhs} and {rhs}")]
-    DTypeMismatch { op: &'static str, lhs: DType, rhs: DType },
+    DTypeMismatch {
+        op: &'static str,
+        lhs: DType,
+        rhs: DType,
+    },
     #[error("{op}: dtype {got} is not supported (expected {expected})")]
-    UnsupportedDType { op: &'static str, got: DType, expected: &'static str },
+    UnsupportedDType {
+        op: &'static str,
+        got: DType,
+        expected: &'static str,
+    },
     #[error("{op}: dimension {dim} is out of range for a tensor of rank {rank}")]
-    DimOutOfRange { op: &'static str, dim: isize, rank: usize },
+    DimOutOfRange {
+        op: &'static str,
+        dim: isize,
+        rank: usize,
+    },
     #[error("{op}: index {index} is out of range for size {size}")]
-    IndexOutOfRange { op: &'static str, index: i64, size: usize },
+    IndexOutOfRange {
+        op: &'static str,
+        index: i64,
+        size: usize,
+    },
     #[error("{op}: {shape}: {msg}")]
-    InvalidShape { op: &'static str, shape: Shape, msg: String },
+    InvalidShape {
+        op: &'static str,
+        shape: Shape,
+        msg: String,
+    },
     #[error("{op}: {msg}")]
     InvalidArgument { op: &'static str, msg: String },
 }
@@ -25,5 +49,8 @@ pub type Result<T, E = TensorError> = std::result::Result<T, E>;
 
 /// Shorthand for an `InvalidArgument` error.
 pub(crate) fn invalid(op: &'static str, msg: impl Into<String>) -> TensorError {
-    TensorError::InvalidArgument { op, msg: msg.into() }
+    TensorError::InvalidArgument {
+        op,
+        msg: msg.into(),
+    }
 }

@@ -6,7 +6,11 @@ use crate::{DType, Element, Float, Tensor};
 
 fn indices(op: &'static str, index: &Tensor) -> Result<Vec<i64>> {
     if index.dtype() != DType::I64 {
-        return Err(TensorError::UnsupportedDType { op, got: index.dtype(), expected: "i64 indices" });
+        return Err(TensorError::UnsupportedDType {
+            op,
+            got: index.dtype(),
+            expected: "i64 indices",
+        });
     }
     index.to_vec::<i64>()
 }
@@ -60,10 +64,20 @@ impl Tensor {
         self.check_index_shape("gather", d, index, self)?;
         let idx = indices("gather", index)?;
         let src_strides = self.shape().contiguous_strides();
-        let positions = index_positions(index.dims(), &src_strides, d, self.dims()[d], &idx, "gather")?;
+        let positions = index_positions(
+            index.dims(),
+            &src_strides,
+            d,
+            self.dims()[d],
+            &idx,
+            "gather",
+        )?;
         with_storage!(self.storage(), |_v: T| {
             let src = self.data::<T>()?;
-            Tensor::from_vec(positions.iter().map(|&p| src[p]).collect::<Vec<T>>(), index.shape().clone())
+            Tensor::from_vec(
+                positions.iter().map(|&p| src[p]).collect::<Vec<T>>(),
+                index.shape().clone(),
+            )
         })
     }
 
@@ -73,13 +87,28 @@ impl Tensor {
         let d = self.shape().axis("scatter_add", dim)?;
         self.check_index_shape("scatter_add", d, index, src)?;
         if src.dtype() != self.dtype() {
-            return Err(TensorError::DTypeMismatch { op: "scatter_add", lhs: self.dtype(), rhs: src.dtype() });
+            return Err(TensorError::DTypeMismatch {
+                op: "scatter_add",
+                lhs: self.dtype(),
+                rhs: src.dtype(),
+            });
         }
         let idx = indices("scatter_add", index)?;
         let dst_strides = self.shape().contiguous_strides();
-        let positions =
-            index_positions(index.dims(), &dst_strides, d, self.dims()[d], &idx, "scatter_add")?;
-        fn add<T: Float>(t: &Tensor, src: &Tensor, index: &Tensor, positions: &[usize]) -> Result<Tensor> {
+        let positions = index_positions(
+            index.dims(),
+            &dst_strides,
+            d,
+            self.dims()[d],
+            &idx,
+            "scatter_add",
+        )?;
+        fn add<T: Float>(
+            t: &Tensor,
+            src: &Tensor,
+            index: &Tensor,
+            positions: &[usize],
+        ) -> Result<Tensor> {
             let mut out = t.to_vec::<T>()?;
             let s = src.data::<T>()?;
             let s_strides = src.shape().contiguous_strides();
@@ -98,11 +127,21 @@ impl Tensor {
         match self.dtype() {
             DType::F32 => add::<f32>(self, src, index, &positions),
             DType::F64 => add::<f64>(self, src, index, &positions),
-            got => Err(TensorError::UnsupportedDType { op: "scatter_add", got, expected: "f32 or f64" }),
+            got => Err(TensorError::UnsupportedDType {
+                op: "scatter_add",
+                got,
+                expected: "f32 or f64",
+            }),
         }
     }
 
-    fn check_index_shape(&self, op: &'static str, d: usize, index: &Tensor, other: &Tensor) -> Result<()> {
+    fn check_index_shape(
+        &self,
+        op: &'static str,
+        d: usize,
+        index: &Tensor,
+        other: &Tensor,
+    ) -> Result<()> {
         let fits = index.rank() == self.rank()
             && other.rank() == self.rank()
             && (0..self.rank()).all(|i| {
@@ -111,7 +150,11 @@ impl Tensor {
         if fits {
             Ok(())
         } else {
-            Err(TensorError::ShapeMismatch { op, lhs: self.shape().clone(), rhs: index.shape().clone() })
+            Err(TensorError::ShapeMismatch {
+                op,
+                lhs: self.shape().clone(),
+                rhs: index.shape().clone(),
+            })
         }
     }
 
@@ -119,7 +162,10 @@ impl Tensor {
     /// as `torch.nn.functional.pad` does.
     pub fn pad(&self, pads: &[(usize, usize)], value: f64) -> Result<Tensor> {
         if pads.len() > self.rank() {
-            return Err(invalid("pad", format!("{} pad pairs for a rank-{} tensor", pads.len(), self.rank())));
+            return Err(invalid(
+                "pad",
+                format!("{} pad pairs for a rank-{} tensor", pads.len(), self.rank()),
+            ));
         }
         let mut dims = self.dims().to_vec();
         let mut before = vec![0; self.rank()];

@@ -7,7 +7,9 @@ use crate::{Element, Tensor};
 impl Tensor {
     /// Concatenates along `dim`; all other axes and the dtype must agree.
     pub fn cat(tensors: &[&Tensor], dim: isize) -> Result<Tensor> {
-        let first = tensors.first().ok_or_else(|| invalid("cat", "needs at least one tensor"))?;
+        let first = tensors
+            .first()
+            .ok_or_else(|| invalid("cat", "needs at least one tensor"))?;
         let d = first.shape().axis("cat", dim)?;
         for t in &tensors[1..] {
             let same_rest = t.rank() == first.rank()
@@ -34,7 +36,9 @@ impl Tensor {
 
     /// Stacks equally shaped tensors along a new axis `dim`.
     pub fn stack(tensors: &[&Tensor], dim: isize) -> Result<Tensor> {
-        let first = tensors.first().ok_or_else(|| invalid("stack", "needs at least one tensor"))?;
+        let first = tensors
+            .first()
+            .ok_or_else(|| invalid("stack", "needs at least one tensor"))?;
         let d = crate::resolve_axis("stack", dim, first.rank() + 1)?;
         let mut expanded = Vec::with_capacity(tensors.len());
         for t in tensors {
@@ -68,7 +72,10 @@ impl Tensor {
         if sizes.iter().sum::<usize>() != self.dims()[d] {
             return Err(invalid(
                 "split",
-                format!("sizes {sizes:?} do not add up to axis {d} of {}", self.shape()),
+                format!(
+                    "sizes {sizes:?} do not add up to axis {d} of {}",
+                    self.shape()
+                ),
             ));
         }
         let mut start = 0;
@@ -94,8 +101,14 @@ impl Tensor {
 fn cat_typed<T: Element>(tensors: &[&Tensor], d: usize, dims: Vec<usize>) -> Result<Tensor> {
     let outer: usize = dims[..d].iter().product();
     let mut out = Vec::with_capacity(dims.iter().product());
-    let parts: Vec<_> = tensors.iter().map(|t| t.data::<T>()).collect::<Result<_>>()?;
-    let runs: Vec<usize> = tensors.iter().map(|t| t.dims()[d..].iter().product()).collect();
+    let parts: Vec<_> = tensors
+        .iter()
+        .map(|t| t.data::<T>())
+        .collect::<Result<_>>()?;
+    let runs: Vec<usize> = tensors
+        .iter()
+        .map(|t| t.dims()[d..].iter().product())
+        .collect();
     for o in 0..outer {
         for (p, &r) in parts.iter().zip(&runs) {
             out.extend_from_slice(&p[o * r..(o + 1) * r]);

@@ -42,9 +42,19 @@ impl<const N: usize> Walk<N> {
                 }
             }
         }
-        let inner_len = if dims.contains(&0) { 0 } else { md.pop().unwrap_or(1) };
+        let inner_len = if dims.contains(&0) {
+            0
+        } else {
+            md.pop().unwrap_or(1)
+        };
         let inner_strides = std::array::from_fn(|k| ms[k].pop().unwrap_or(1));
-        Walk { outer: md, outer_strides: ms, inner_len, inner_strides, offsets }
+        Walk {
+            outer: md,
+            outer_strides: ms,
+            inner_len,
+            inner_strides,
+            offsets,
+        }
     }
 
     pub(crate) fn rows(&self) -> usize {
@@ -86,11 +96,13 @@ impl<const N: usize> Walk<N> {
             return;
         }
         let rows_per_task = (PARALLEL_THRESHOLD / 4 / len).max(1);
-        out.par_chunks_mut(rows_per_task * len).enumerate().for_each(|(task, chunk)| {
-            for (r, row) in chunk.chunks_mut(len).enumerate() {
-                f(row, self.row_starts(task * rows_per_task + r));
-            }
-        });
+        out.par_chunks_mut(rows_per_task * len)
+            .enumerate()
+            .for_each(|(task, chunk)| {
+                for (r, row) in chunk.chunks_mut(len).enumerate() {
+                    f(row, self.row_starts(task * rows_per_task + r));
+                }
+            });
     }
 }
 

@@ -38,8 +38,16 @@ fn plan(a: &Tensor, b: &Tensor) -> Result<Plan> {
     if a.rank() == 0 || b.rank() == 0 {
         return Err(mismatch());
     }
-    let a2 = if a.rank() == 1 { a.unsqueeze(0)? } else { a.clone() };
-    let b2 = if b.rank() == 1 { b.unsqueeze(1)? } else { b.clone() };
+    let a2 = if a.rank() == 1 {
+        a.unsqueeze(0)?
+    } else {
+        a.clone()
+    };
+    let b2 = if b.rank() == 1 {
+        b.unsqueeze(1)?
+    } else {
+        b.clone()
+    };
     let (ar, br) = (a2.rank(), b2.rank());
     let (m, k) = (a2.dims()[ar - 2], a2.dims()[ar - 1]);
     let (k2, n) = (b2.dims()[br - 2], b2.dims()[br - 1]);
@@ -86,7 +94,10 @@ fn batch_offset(mut i: usize, dims: &[usize], strides: &[usize], base: usize) ->
 }
 
 fn run<T: Float>(p: &Plan, kernel: MatmulKernel) -> Result<Vec<T>> {
-    let (da, db) = (p.a.storage_slice::<T>("matmul")?, p.b.storage_slice::<T>("matmul")?);
+    let (da, db) = (
+        p.a.storage_slice::<T>("matmul")?,
+        p.b.storage_slice::<T>("matmul")?,
+    );
     let (m, k, n) = (p.m, p.k, p.n);
     let batches: usize = p.batch_dims.iter().product();
     let mut out = vec![T::zero(); batches * m * n];
@@ -101,12 +112,22 @@ fn run<T: Float>(p: &Plan, kernel: MatmulKernel) -> Result<Vec<T>> {
         col_stride: s[nb + 1],
     };
     let one = |bi: usize, dst: &mut [T], threads: usize| -> Result<()> {
-        let lhs = view(da, batch_offset(bi, &p.batch_dims, sa, p.a.offset()), sa, m, k);
-        let rhs = view(db, batch_offset(bi, &p.batch_dims, sb, p.b.offset()), sb, k, n);
+        let lhs = view(
+            da,
+            batch_offset(bi, &p.batch_dims, sa, p.a.offset()),
+            sa,
+            m,
+            k,
+        );
+        let rhs = view(
+            db,
+            batch_offset(bi, &p.batch_dims, sb, p.b.offset()),
+            sb,
+            k,
+            n,
+        );
         match kernel {
-            MatmulKernel::Fast => {
-                gemm(MatMut::row_major(dst, 0, m, n), false, lhs, rhs, threads)
-            }
+            MatmulKernel::Fast => gemm(MatMut::row_major(dst, 0, m, n), false, lhs, rhs, threads),
             MatmulKernel::Reference(order) => {
                 let mut products = vec![T::zero(); k];
                 for i in 0..m {
@@ -128,7 +149,9 @@ fn run<T: Float>(p: &Plan, kernel: MatmulKernel) -> Result<Vec<T>> {
     if batches == 1 {
         one(0, &mut out, rayon::current_num_threads())?;
     } else {
-        out.par_chunks_mut(m * n).enumerate().try_for_each(|(bi, dst)| one(bi, dst, 1))?;
+        out.par_chunks_mut(m * n)
+            .enumerate()
+            .try_for_each(|(bi, dst)| one(bi, dst, 1))?;
     }
     Ok(out)
 }

@@ -22,26 +22,42 @@ fn along_axis(
     perm.swap(d, last);
     let moved = t.permute(&perm)?;
     let len = t.dims()[d];
-    fn rows<T: Float>(x: &Tensor, len: usize, f: &(impl Fn(&[T], &mut [T]) + Sync)) -> Result<Vec<T>> {
+    fn rows<T: Float>(
+        x: &Tensor,
+        len: usize,
+        f: &(impl Fn(&[T], &mut [T]) + Sync),
+    ) -> Result<Vec<T>> {
         let src = x.data::<T>()?;
         let mut out = vec![T::zero(); src.len()];
         if len == 0 {
             return Ok(out);
         }
         if src.len() >= PARALLEL_ROWS_THRESHOLD {
-            out.par_chunks_mut(len).zip(src.par_chunks(len)).for_each(|(o, i)| f(i, o));
+            out.par_chunks_mut(len)
+                .zip(src.par_chunks(len))
+                .for_each(|(o, i)| f(i, o));
         } else {
-            out.chunks_mut(len).zip(src.chunks(len)).for_each(|(o, i)| f(i, o));
+            out.chunks_mut(len)
+                .zip(src.chunks(len))
+                .for_each(|(o, i)| f(i, o));
         }
         Ok(out)
     }
     let storage = match t.dtype() {
         DType::F32 => Storage::F32(rows(&moved, len, &f32fn)?),
         DType::F64 => Storage::F64(rows(&moved, len, &f64fn)?),
-        got => return Err(TensorError::UnsupportedDType { op, got, expected: "f32 or f64" }),
+        got => {
+            return Err(TensorError::UnsupportedDType {
+                op,
+                got,
+                expected: "f32 or f64",
+            })
+        }
     };
     // Swapping two axes is its own inverse.
-    Ok(Tensor::from_storage(storage, moved.shape().clone()).permute(&perm)?.contiguous())
+    Ok(Tensor::from_storage(storage, moved.shape().clone())
+        .permute(&perm)?
+        .contiguous())
 }
 
 fn softmax_row<T: Float>(x: &[T], out: &mut [T]) {
@@ -88,7 +104,13 @@ impl Tensor {
     }
 
     pub fn log_softmax(&self, dim: isize) -> Result<Tensor> {
-        along_axis(self, "log_softmax", dim, log_softmax_row::<f32>, log_softmax_row::<f64>)
+        along_axis(
+            self,
+            "log_softmax",
+            dim,
+            log_softmax_row::<f32>,
+            log_softmax_row::<f64>,
+        )
     }
 
     /// Layer normalization over the trailing axes whose sizes are `normalized_shape`, with
@@ -110,7 +132,10 @@ impl Tensor {
             });
         }
         let lead = self.rank() - k;
-        let flat = self.reshape(vec![self.dims()[..lead].iter().product(), normalized_shape.iter().product()])?;
+        let flat = self.reshape(vec![
+            self.dims()[..lead].iter().product(),
+            normalized_shape.iter().product(),
+        ])?;
         fn norm<T: Float>(eps: f64) -> impl Fn(&[T], &mut [T]) + Sync {
             move |x, out| {
                 let (mean, var) = moments(x);
@@ -172,10 +197,19 @@ impl Tensor {
             }
             let axes: Vec<isize> = (0..self.rank() as isize).filter(|&a| a != 1).collect();
             let mean = self.mean(&axes, false)?;
-            let var = self.reduce(crate::ReduceOp::Var { correction: 0 }, &axes, false, ReduceOrder::default())?;
+            let var = self.reduce(
+                crate::ReduceOp::Var { correction: 0 },
+                &axes,
+                false,
+                ReduceOrder::default(),
+            )?;
             let unbiased = var.mul_scalar(count as f64 / (count as f64 - 1.0))?;
-            let new_rm = rm.affine(1.0 - momentum, 0.0)?.add(&mean.mul_scalar(momentum)?)?;
-            let new_rv = rv.affine(1.0 - momentum, 0.0)?.add(&unbiased.mul_scalar(momentum)?)?;
+            let new_rm = rm
+                .affine(1.0 - momentum, 0.0)?
+                .add(&mean.mul_scalar(momentum)?)?;
+            let new_rv = rv
+                .affine(1.0 - momentum, 0.0)?
+                .add(&unbiased.mul_scalar(momentum)?)?;
             (mean, var, new_rm, new_rv)
         } else {
             (rm.clone(), rv.clone(), rm, rv)
@@ -188,7 +222,11 @@ impl Tensor {
         if let Some(b) = bias {
             y = y.add(&per_channel(&check_param("batch_norm", b, &stats_shape)?)?)?;
         }
-        Ok(BatchNormOutput { output: y, running_mean: new_rm, running_var: new_rv })
+        Ok(BatchNormOutput {
+            output: y,
+            running_mean: new_rm,
+            running_var: new_rv,
+        })
     }
 
     /// Looks up rows of `self` (an embedding table [V, D]) for i64 `indices` of any shape,
@@ -211,7 +249,11 @@ impl Tensor {
 
 fn check_param(op: &'static str, p: &Tensor, shape: &[usize]) -> Result<Tensor> {
     if p.dims() != shape {
-        return Err(TensorError::ShapeMismatch { op, lhs: shape.to_vec().into(), rhs: p.shape().clone() });
+        return Err(TensorError::ShapeMismatch {
+            op,
+            lhs: shape.to_vec().into(),
+            rhs: p.shape().clone(),
+        });
     }
     Ok(p.clone())
 }

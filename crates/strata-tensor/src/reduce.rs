@@ -66,7 +66,9 @@ pub enum ReduceOp {
     Max,
     Min,
     /// Variance with Bessel-style `correction` (1 = unbiased, PyTorch's default).
-    Var { correction: usize },
+    Var {
+        correction: usize,
+    },
     /// `log Σ exp(x)`, computed stably as `m + log Σ exp(x − m)` with `m = max x`.
     LogSumExp,
 }
@@ -101,7 +103,11 @@ impl ReduceOp {
                 let m = max_of(x);
                 if !(m > T::NEG_INFINITY && m < T::INFINITY) {
                     // All −∞ (empty sum), +∞ or NaN: the stable form would produce NaN.
-                    return if x.is_empty() { T::NEG_INFINITY } else { m + T::zero() };
+                    return if x.is_empty() {
+                        T::NEG_INFINITY
+                    } else {
+                        m + T::zero()
+                    };
                 }
                 let e: Vec<T> = x.iter().map(|&v| (v - m).exp()).collect();
                 m + sum_in_order(&e, order).ln()
@@ -130,11 +136,18 @@ fn group(t: &Tensor, op: &'static str, dims: &[isize], keepdim: bool) -> Result<
     let group_len = red.iter().map(|&i| t.dims()[i]).product();
     let groups = kept.iter().map(|&i| t.dims()[i]).product();
     let out_dims = if keepdim {
-        (0..t.rank()).map(|i| if reduced[i] { 1 } else { t.dims()[i] }).collect()
+        (0..t.rank())
+            .map(|i| if reduced[i] { 1 } else { t.dims()[i] })
+            .collect()
     } else {
         kept.iter().map(|&i| t.dims()[i]).collect()
     };
-    Ok(Grouping { permuted: t.permute(&perm)?, groups, group_len, out_dims })
+    Ok(Grouping {
+        permuted: t.permute(&perm)?,
+        groups,
+        group_len,
+        out_dims,
+    })
 }
 
 /// Applies `f` to each contiguous group of `group_len` elements, in parallel over groups.
@@ -147,9 +160,13 @@ fn per_group<T: Float, U: Send + Copy + Default>(
     if g.group_len == 0 {
         out.iter_mut().for_each(|o| *o = f(&[]));
     } else if g.groups * g.group_len >= PARALLEL_SUM_THRESHOLD && g.groups > 1 {
-        out.par_iter_mut().zip(data.par_chunks(g.group_len)).for_each(|(o, x)| *o = f(x));
+        out.par_iter_mut()
+            .zip(data.par_chunks(g.group_len))
+            .for_each(|(o, x)| *o = f(x));
     } else {
-        out.iter_mut().zip(data.chunks(g.group_len)).for_each(|(o, x)| *o = f(x));
+        out.iter_mut()
+            .zip(data.chunks(g.group_len))
+            .for_each(|(o, x)| *o = f(x));
     }
     Ok(out)
 }
@@ -206,7 +223,12 @@ impl Tensor {
     }
     /// Unbiased variance (correction 1), as PyTorch's default.
     pub fn var(&self, dims: &[isize], keepdim: bool) -> Result<Tensor> {
-        self.reduce(ReduceOp::Var { correction: 1 }, dims, keepdim, ReduceOrder::default())
+        self.reduce(
+            ReduceOp::Var { correction: 1 },
+            dims,
+            keepdim,
+            ReduceOrder::default(),
+        )
     }
     pub fn logsumexp(&self, dims: &[isize], keepdim: bool) -> Result<Tensor> {
         self.reduce(ReduceOp::LogSumExp, dims, keepdim, ReduceOrder::default())
@@ -252,7 +274,13 @@ impl Tensor {
         let idx = match self.dtype() {
             DType::F32 => per_group(&g, |x: &[f32]| pick(x, better))?,
             DType::F64 => per_group(&g, |x: &[f64]| pick(x, better))?,
-            d => return Err(TensorError::UnsupportedDType { op, got: d, expected: "f32 or f64" }),
+            d => {
+                return Err(TensorError::UnsupportedDType {
+                    op,
+                    got: d,
+                    expected: "f32 or f64",
+                })
+            }
         };
         Tensor::from_vec(idx, g.out_dims)
     }

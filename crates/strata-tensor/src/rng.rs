@@ -40,7 +40,10 @@ pub struct Rng {
 
 impl Rng {
     pub fn new(seed: u64) -> Self {
-        Rng { key: [seed as u32, (seed >> 32) as u32], position: 0 }
+        Rng {
+            key: [seed as u32, (seed >> 32) as u32],
+            position: 0,
+        }
     }
 
     /// The block position: the number of 4×u32 blocks drawn so far.
@@ -50,12 +53,23 @@ impl Rng {
 
     /// Continues a stream from a saved position.
     pub fn with_position(seed: u64, position: u128) -> Self {
-        Rng { position, ..Rng::new(seed) }
+        Rng {
+            position,
+            ..Rng::new(seed)
+        }
     }
 
     fn block(&self, index: u128) -> [u32; 4] {
         let c = index;
-        philox4x32_10([c as u32, (c >> 32) as u32, (c >> 64) as u32, (c >> 96) as u32], self.key)
+        philox4x32_10(
+            [
+                c as u32,
+                (c >> 32) as u32,
+                (c >> 64) as u32,
+                (c >> 96) as u32,
+            ],
+            self.key,
+        )
     }
 
     /// Reserves `blocks` blocks and returns the first one's position.
@@ -99,16 +113,23 @@ impl Rng {
 
     /// Fills `n` values, two per Philox block, with `f(u0, u1)` → (value, value), in parallel
     /// over blocks.
-    fn fill_pairs<T: Element>(&mut self, n: usize, f: impl Fn(u32, u32, u32, u32) -> [T; 2] + Sync) -> Vec<T> {
+    fn fill_pairs<T: Element>(
+        &mut self,
+        n: usize,
+        f: impl Fn(u32, u32, u32, u32) -> [T; 2] + Sync,
+    ) -> Vec<T> {
         let blocks = n.div_ceil(2);
         let start = self.take(blocks);
         let mut out = vec![T::zero(); n];
         let this = &*self;
-        out.par_chunks_mut(2).enumerate().with_min_len(4096).for_each(|(i, pair)| {
-            let b = this.block(start.wrapping_add(i as u128));
-            let v = f(b[0], b[1], b[2], b[3]);
-            pair.copy_from_slice(&v[..pair.len()]);
-        });
+        out.par_chunks_mut(2)
+            .enumerate()
+            .with_min_len(4096)
+            .for_each(|(i, pair)| {
+                let b = this.block(start.wrapping_add(i as u128));
+                let v = f(b[0], b[1], b[2], b[3]);
+                pair.copy_from_slice(&v[..pair.len()]);
+            });
         out
     }
 }
@@ -133,30 +154,50 @@ fn box_muller(u1: f64, u2: f64) -> [f64; 2] {
 fn float_dtype(op: &'static str, dtype: DType) -> Result<()> {
     match dtype {
         DType::F32 | DType::F64 => Ok(()),
-        got => Err(TensorError::UnsupportedDType { op, got, expected: "f32 or f64" }),
+        got => Err(TensorError::UnsupportedDType {
+            op,
+            got,
+            expected: "f32 or f64",
+        }),
     }
 }
 
 fn numel(op: &'static str, shape: &Shape) -> Result<usize> {
-    shape.checked_numel().ok_or_else(|| invalid(op, format!("{shape} has too many elements")))
+    shape
+        .checked_numel()
+        .ok_or_else(|| invalid(op, format!("{shape} has too many elements")))
 }
 
 impl Tensor {
     /// Uniform samples in `[low, high)`.
-    pub fn rand_uniform(shape: impl Into<Shape>, low: f64, high: f64, dtype: DType, rng: &mut Rng) -> Result<Tensor> {
+    pub fn rand_uniform(
+        shape: impl Into<Shape>,
+        low: f64,
+        high: f64,
+        dtype: DType,
+        rng: &mut Rng,
+    ) -> Result<Tensor> {
         let shape = shape.into();
         float_dtype("rand_uniform", dtype)?;
         if !(low.is_finite() && high.is_finite() && low <= high) {
-            return Err(invalid("rand_uniform", format!("bad range [{low}, {high})")));
+            return Err(invalid(
+                "rand_uniform",
+                format!("bad range [{low}, {high})"),
+            ));
         }
         let n = numel("rand_uniform", &shape)?;
         let storage = match dtype {
             DType::F32 => {
                 let (lo, w) = (low as f32, (high - low) as f32);
-                Storage::F32(rng.fill_pairs(n, |a, b, _, _| [lo + w * unit_f32(a), lo + w * unit_f32(b)]))
+                Storage::F32(
+                    rng.fill_pairs(n, |a, b, _, _| [lo + w * unit_f32(a), lo + w * unit_f32(b)]),
+                )
             }
             _ => Storage::F64(rng.fill_pairs(n, |a, b, c, d| {
-                [low + (high - low) * unit_f64(a, b), low + (high - low) * unit_f64(c, d)]
+                [
+                    low + (high - low) * unit_f64(a, b),
+                    low + (high - low) * unit_f64(c, d),
+                ]
             })),
         };
         Ok(Tensor::from_storage(storage, shape))
@@ -169,7 +210,13 @@ impl Tensor {
 
     /// Normal samples with the given mean and standard deviation (Box–Muller in f64, then
     /// rounded once to the dtype).
-    pub fn randn_with(shape: impl Into<Shape>, mean: f64, std: f64, dtype: DType, rng: &mut Rng) -> Result<Tensor> {
+    pub fn randn_with(
+        shape: impl Into<Shape>,
+        mean: f64,
+        std: f64,
+        dtype: DType,
+        rng: &mut Rng,
+    ) -> Result<Tensor> {
         let shape = shape.into();
         float_dtype("randn", dtype)?;
         if !(mean.is_finite() && std.is_finite() && std >= 0.0) {
@@ -179,7 +226,10 @@ impl Tensor {
         fn draw<T: Float>(rng: &mut Rng, n: usize, mean: f64, std: f64) -> Vec<T> {
             rng.fill_pairs(n, |a, b, c, d| {
                 let z = box_muller(unit_f64(a, b), unit_f64(c, d));
-                [T::from_f64(mean + std * z[0]), T::from_f64(mean + std * z[1])]
+                [
+                    T::from_f64(mean + std * z[0]),
+                    T::from_f64(mean + std * z[1]),
+                ]
             })
         }
         let storage = match dtype {
@@ -198,7 +248,10 @@ impl Tensor {
     pub fn bernoulli(shape: impl Into<Shape>, p: f64, rng: &mut Rng) -> Result<Tensor> {
         let shape = shape.into();
         if !(0.0..=1.0).contains(&p) {
-            return Err(invalid("bernoulli", format!("probability {p} is outside [0, 1]")));
+            return Err(invalid(
+                "bernoulli",
+                format!("probability {p} is outside [0, 1]"),
+            ));
         }
         let n = numel("bernoulli", &shape)?;
         let v = rng.fill_pairs(n, |a, b, c, d| [unit_f64(a, b) < p, unit_f64(c, d) < p]);
@@ -263,21 +316,38 @@ pub mod init {
     }
 
     /// `kaiming_uniform_`: U(−b, b) with b = gain·√(3 / fan).
-    pub fn kaiming_uniform(shape: impl Into<Shape>, mode: FanMode, nl: Nonlinearity, dtype: DType, rng: &mut Rng) -> Result<Tensor> {
+    pub fn kaiming_uniform(
+        shape: impl Into<Shape>,
+        mode: FanMode,
+        nl: Nonlinearity,
+        dtype: DType,
+        rng: &mut Rng,
+    ) -> Result<Tensor> {
         let shape = shape.into();
         let bound = calculate_gain(nl) * (3.0 / fan(&shape, mode)?).sqrt();
         Tensor::rand_uniform(shape, -bound, bound, dtype, rng)
     }
 
     /// `kaiming_normal_`: N(0, (gain / √fan)²).
-    pub fn kaiming_normal(shape: impl Into<Shape>, mode: FanMode, nl: Nonlinearity, dtype: DType, rng: &mut Rng) -> Result<Tensor> {
+    pub fn kaiming_normal(
+        shape: impl Into<Shape>,
+        mode: FanMode,
+        nl: Nonlinearity,
+        dtype: DType,
+        rng: &mut Rng,
+    ) -> Result<Tensor> {
         let shape = shape.into();
         let std = calculate_gain(nl) / fan(&shape, mode)?.sqrt();
         Tensor::randn_with(shape, 0.0, std, dtype, rng)
     }
 
     /// `xavier_uniform_`: U(−b, b) with b = gain·√(6 / (fan_in + fan_out)).
-    pub fn xavier_uniform(shape: impl Into<Shape>, gain: f64, dtype: DType, rng: &mut Rng) -> Result<Tensor> {
+    pub fn xavier_uniform(
+        shape: impl Into<Shape>,
+        gain: f64,
+        dtype: DType,
+        rng: &mut Rng,
+    ) -> Result<Tensor> {
         let shape = shape.into();
         let (i, o) = fans(&shape)?;
         let bound = gain * (6.0 / (i + o).max(1) as f64).sqrt();
@@ -285,7 +355,12 @@ pub mod init {
     }
 
     /// `xavier_normal_`: N(0, gain²·2 / (fan_in + fan_out)).
-    pub fn xavier_normal(shape: impl Into<Shape>, gain: f64, dtype: DType, rng: &mut Rng) -> Result<Tensor> {
+    pub fn xavier_normal(
+        shape: impl Into<Shape>,
+        gain: f64,
+        dtype: DType,
+        rng: &mut Rng,
+    ) -> Result<Tensor> {
         let shape = shape.into();
         let (i, o) = fans(&shape)?;
         let std = gain * (2.0 / (i + o).max(1) as f64).sqrt();
@@ -294,8 +369,18 @@ pub mod init {
 
     /// The default initialization of `nn.Linear`/`nn.ConvNd` weights:
     /// `kaiming_uniform_(a = √5)`, i.e. U(−1/√fan_in, 1/√fan_in).
-    pub fn torch_default_weight(shape: impl Into<Shape>, dtype: DType, rng: &mut Rng) -> Result<Tensor> {
-        kaiming_uniform(shape, FanMode::FanIn, Nonlinearity::LeakyRelu(5f64.sqrt()), dtype, rng)
+    pub fn torch_default_weight(
+        shape: impl Into<Shape>,
+        dtype: DType,
+        rng: &mut Rng,
+    ) -> Result<Tensor> {
+        kaiming_uniform(
+            shape,
+            FanMode::FanIn,
+            Nonlinearity::LeakyRelu(5f64.sqrt()),
+            dtype,
+            rng,
+        )
     }
 
     /// The default initialization of `nn.Linear`/`nn.ConvNd` biases: U(−1/√fan_in, 1/√fan_in).
@@ -312,13 +397,19 @@ mod tests {
     #[test]
     fn philox_matches_random123_known_answers() {
         // Random123's kat_vectors: counter, key → output.
-        assert_eq!(philox4x32_10([0; 4], [0; 2]), [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]);
+        assert_eq!(
+            philox4x32_10([0; 4], [0; 2]),
+            [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]
+        );
         assert_eq!(
             philox4x32_10([u32::MAX; 4], [u32::MAX; 2]),
             [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd]
         );
         assert_eq!(
-            philox4x32_10([0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344], [0xa4093822, 0x299f31d0]),
+            philox4x32_10(
+                [0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344],
+                [0xa4093822, 0x299f31d0]
+            ),
             [0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1]
         );
     }

@@ -71,7 +71,11 @@ pub fn broadcast_shapes(op: &'static str, a: &Shape, b: &Shape) -> Result<Shape>
             (1, y) => y,
             (x, 1) => x,
             _ => {
-                return Err(TensorError::ShapeMismatch { op, lhs: a.clone(), rhs: b.clone() });
+                return Err(TensorError::ShapeMismatch {
+                    op,
+                    lhs: a.clone(),
+                    rhs: b.clone(),
+                });
             }
         };
     }
@@ -138,9 +142,18 @@ mod tests {
     #[test]
     fn broadcast_follows_numpy_rules() {
         let s = |v: &[usize]| Shape::from(v);
-        assert_eq!(broadcast_shapes("t", &s(&[3, 1]), &s(&[4])).unwrap(), s(&[3, 4]));
-        assert_eq!(broadcast_shapes("t", &s(&[]), &s(&[2, 0])).unwrap(), s(&[2, 0]));
-        assert_eq!(broadcast_shapes("t", &s(&[1, 0]), &s(&[5, 1])).unwrap(), s(&[5, 0]));
+        assert_eq!(
+            broadcast_shapes("t", &s(&[3, 1]), &s(&[4])).unwrap(),
+            s(&[3, 4])
+        );
+        assert_eq!(
+            broadcast_shapes("t", &s(&[]), &s(&[2, 0])).unwrap(),
+            s(&[2, 0])
+        );
+        assert_eq!(
+            broadcast_shapes("t", &s(&[1, 0]), &s(&[5, 1])).unwrap(),
+            s(&[5, 0])
+        );
         let e = broadcast_shapes("add", &s(&[3, 2]), &s(&[4])).unwrap_err();
         assert_eq!(e.to_string(), "add: shape mismatch between [3, 2] and [4]");
     }

@@ -60,7 +60,10 @@ impl Tensor {
             return Err(TensorError::InvalidShape {
                 op: "from_vec",
                 shape,
-                msg: format!("needs a matching element count, got {} elements", data.len()),
+                msg: format!(
+                    "needs a matching element count, got {} elements",
+                    data.len()
+                ),
             });
         }
         Ok(Self::from_storage(T::into_storage(data), shape))
@@ -82,17 +85,24 @@ impl Tensor {
 
     pub(crate) fn from_storage(storage: Storage, shape: Shape) -> Tensor {
         let strides = shape.contiguous_strides();
-        Tensor { storage: Arc::new(storage), shape, strides, offset: 0 }
+        Tensor {
+            storage: Arc::new(storage),
+            shape,
+            strides,
+            offset: 0,
+        }
     }
 
     /// A tensor of `shape` filled with `value` converted to `dtype`.
     pub fn full(shape: impl Into<Shape>, value: f64, dtype: DType) -> Result<Tensor> {
         let shape = shape.into();
-        let n = shape.checked_numel().ok_or_else(|| TensorError::InvalidShape {
-            op: "full",
-            shape: shape.clone(),
-            msg: "element count overflows".into(),
-        })?;
+        let n = shape
+            .checked_numel()
+            .ok_or_else(|| TensorError::InvalidShape {
+                op: "full",
+                shape: shape.clone(),
+                msg: "element count overflows".into(),
+            })?;
         fn fill<T: Element>(v: f64, n: usize) -> Storage {
             T::into_storage(vec![T::from_f64(v); n])
         }
@@ -126,7 +136,10 @@ impl Tensor {
     /// `[start, start+step, …)` below `end` (PyTorch's `arange`), as a 1-D tensor.
     pub fn arange(start: f64, end: f64, step: f64, dtype: DType) -> Result<Tensor> {
         if step == 0.0 || !step.is_finite() || !start.is_finite() || !end.is_finite() {
-            return Err(invalid("arange", format!("bad range {start}..{end} step {step}")));
+            return Err(invalid(
+                "arange",
+                format!("bad range {start}..{end} step {step}"),
+            ));
         }
         let n = ((end - start) / step).ceil().max(0.0);
         if n > (isize::MAX as f64) / 8.0 {
@@ -138,7 +151,11 @@ impl Tensor {
 
     /// The n×n identity matrix.
     pub fn eye(n: usize, dtype: DType) -> Result<Tensor> {
-        let mut v = vec![0.0f64; n.checked_mul(n).ok_or_else(|| invalid("eye", "n*n overflows"))?];
+        let mut v = vec![
+            0.0f64;
+            n.checked_mul(n)
+                .ok_or_else(|| invalid("eye", "n*n overflows"))?
+        ];
         for i in 0..n {
             v[i * n + i] = 1.0;
         }
@@ -196,7 +213,12 @@ impl Tensor {
 
     /// A view over the same storage with another shape/strides/offset (callers guarantee bounds).
     pub(crate) fn view(&self, shape: Shape, strides: Vec<usize>, offset: usize) -> Tensor {
-        Tensor { storage: self.storage.clone(), shape, strides, offset }
+        Tensor {
+            storage: self.storage.clone(),
+            shape,
+            strides,
+            offset,
+        }
     }
 
     // ---------- element access ----------
@@ -227,7 +249,10 @@ impl Tensor {
     /// The elements in row-major order converted to f64 (exact for every dtype but large i64).
     pub fn to_vec_f64(&self) -> Vec<f64> {
         with_storage!(&*self.storage, |v: T| {
-            gather(v, self.dims(), &self.strides, self.offset).into_iter().map(T::to_f64).collect()
+            gather(v, self.dims(), &self.strides, self.offset)
+                .into_iter()
+                .map(T::to_f64)
+                .collect()
         })
     }
 

@@ -16,29 +16,44 @@ impl Tensor {
                 rhs: shape,
             });
         }
-        let base = if self.is_contiguous() { self.clone() } else { self.contiguous() };
+        let base = if self.is_contiguous() {
+            self.clone()
+        } else {
+            self.contiguous()
+        };
         let strides = shape.contiguous_strides();
         Ok(base.view(shape, strides, base.offset()))
     }
 
     /// Like [`reshape`](Self::reshape) with PyTorch's `-1`: at most one axis is inferred.
     pub fn reshape_infer(&self, dims: &[isize]) -> Result<Tensor> {
-        let known: usize = dims.iter().filter(|&&d| d >= 0).map(|&d| d as usize).product();
+        let known: usize = dims
+            .iter()
+            .filter(|&&d| d >= 0)
+            .map(|&d| d as usize)
+            .product();
         let holes = dims.iter().filter(|&&d| d < 0).count();
-        let bad = || invalid("reshape", format!("cannot reshape {} into {dims:?}", self.shape()));
+        let bad = || {
+            invalid(
+                "reshape",
+                format!("cannot reshape {} into {dims:?}", self.shape()),
+            )
+        };
         if holes > 1 || dims.iter().any(|&d| d < -1) {
             return Err(bad());
         }
         let fill = if holes == 1 {
-            if known == 0 || self.numel() % known != 0 {
+            if known == 0 || !self.numel().is_multiple_of(known) {
                 return Err(bad());
             }
             self.numel() / known
         } else {
             0
         };
-        let resolved: Vec<usize> =
-            dims.iter().map(|&d| if d < 0 { fill } else { d as usize }).collect();
+        let resolved: Vec<usize> = dims
+            .iter()
+            .map(|&d| if d < 0 { fill } else { d as usize })
+            .collect();
         self.reshape(resolved)
     }
 
@@ -46,11 +61,16 @@ impl Tensor {
     pub fn permute(&self, perm: &[usize]) -> Result<Tensor> {
         let mut seen = vec![false; self.rank()];
         let valid = perm.len() == self.rank()
-            && perm.iter().all(|&p| p < seen.len() && !std::mem::replace(&mut seen[p], true));
+            && perm
+                .iter()
+                .all(|&p| p < seen.len() && !std::mem::replace(&mut seen[p], true));
         if !valid {
             return Err(invalid(
                 "permute",
-                format!("{perm:?} is not a permutation of the axes of {}", self.shape()),
+                format!(
+                    "{perm:?} is not a permutation of the axes of {}",
+                    self.shape()
+                ),
             ));
         }
         let dims: Vec<usize> = perm.iter().map(|&p| self.dims()[p]).collect();
@@ -93,7 +113,10 @@ impl Tensor {
         if step == 0 || start > end {
             return Err(invalid(
                 "slice",
-                format!("range {start}..{end} step {step} on axis {d} of {}", self.shape()),
+                format!(
+                    "range {start}..{end} step {step} on axis {d} of {}",
+                    self.shape()
+                ),
             ));
         }
         let mut dims = self.dims().to_vec();
@@ -153,8 +176,14 @@ impl Tensor {
 
     fn without_axes(&self, drop: impl Fn(usize) -> bool) -> Tensor {
         let keep = |i: &usize| !drop(*i);
-        let dims: Vec<usize> = (0..self.rank()).filter(keep).map(|i| self.dims()[i]).collect();
-        let strides = (0..self.rank()).filter(keep).map(|i| self.strides()[i]).collect();
+        let dims: Vec<usize> = (0..self.rank())
+            .filter(keep)
+            .map(|i| self.dims()[i])
+            .collect();
+        let strides = (0..self.rank())
+            .filter(keep)
+            .map(|i| self.strides()[i])
+            .collect();
         self.view(dims.into(), strides, self.offset())
     }
 
@@ -163,7 +192,11 @@ impl Tensor {
         let d = crate::resolve_axis("unsqueeze", dim, self.rank() + 1)?;
         let mut dims = self.dims().to_vec();
         let mut strides = self.strides().to_vec();
-        let s = if d < self.rank() { strides[d] * dims[d] } else { 1 };
+        let s = if d < self.rank() {
+            strides[d] * dims[d]
+        } else {
+            1
+        };
         dims.insert(d, 1);
         strides.insert(d, s);
         Ok(self.view(dims.into(), strides, self.offset()))
@@ -177,7 +210,10 @@ impl Tensor {
         let s = self.shape().axis("flatten", start)?;
         let e = self.shape().axis("flatten", end)?;
         if s > e {
-            return Err(invalid("flatten", format!("start axis {s} is after end axis {e}")));
+            return Err(invalid(
+                "flatten",
+                format!("start axis {s} is after end axis {e}"),
+            ));
         }
         let d = self.dims();
         let mut dims = d[..s].to_vec();

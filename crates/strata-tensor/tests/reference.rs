@@ -87,17 +87,19 @@ fn unary_ops() -> Vec<Unary> {
     //   rounded once to the dtype, must match bit for bit (`exact` below, tolerance 0 after
     //   rounding). For f32 the f64 reference rounded to f32 is the correctly rounded result
     //   (double rounding is innocuous for ×, ÷, √ since 53 ≥ 2·24 + 2).
-    // * exp/ln: libm is within 1 ulp; 2 ulps = 4u|y|, plus 4u|y| for the reference.
-    // * tanh: ≤ 2 ulps in libm → 8u|y|.
-    // * sigmoid = 1/(1+e^-x): exp (≤ 1 ulp) + add + div → ≤ 4 roundings → 8u|y|;
-    //   silu adds one multiply → 10u|y|; softplus = ln1p(exp x): the relative error of exp
-    //   passes through ln1p at most once (d ln(1+t) = t/(1+t)·dt/t) plus ln1p's own ulp → 8u|y|.
+    // The f64 references below are themselves good to ≤ 4 ulps (8u|y|, see
+    // `reference_functions_agree_with_std`), which matters only for f64; that is included.
+    // * exp/ln: libm is within 1 ulp (2u|y|) → 8u|y| with the reference's share.
+    // * tanh: ≤ 2 ulps in libm → 16u|y|.
+    // * sigmoid = 1/(1+e^-x): exp (≤ 1 ulp) + add + div → ≤ 4u → 12u|y|; silu adds one
+    //   multiply → 16u|y|; softplus = ln1p(exp x): the relative error of exp passes through
+    //   ln1p at most once (d ln(1+t) = t/(1+t)·dt/t) plus ln1p's own ulp → 16u|y|.
     // * gelu = ½x(1+erf(x/√2)): 1+erf cancels for x ≪ 0, so the error is absolute: erf's
     //   ≤ 2-ulp error (≤ 4u as |erf| ≤ 1) plus the add, times ½|x| → 8u(|y| + |x|); the f64
     //   series reference is good to ~64 u64 → 64u for f64.
     // * gelu_tanh: the inner polynomial (≤ 5 roundings, f32-rounded constants) changes tanh
     //   by (1−t²)·5u|z| ≤ 5u·0.45; plus tanh's 2 ulps and the add → ≤ 8u absolute in
-    //   1+tanh, times ½|x|, plus 4 roundings on y → 16u(|y| + |x|).
+    //   1+tanh, times ½|x|, plus 4 roundings on y → 16u(|y| + |x|), +8u for the reference.
     // * affine x·m + a: two roundings → u(|x·m| + |y|), doubled.
     vec![
         Unary { name: "neg", run: |t| t.neg(), reference: |x, _| -x, tol: |_, _, _| 0.0, range: (-5.0, 5.0) },
@@ -141,26 +143,26 @@ fn unary_ops() -> Vec<Unary> {
         },
         Unary { name: "exp", run: |t| t.exp(), reference: |x, _| ref_exp(x), tol: |_, y, u| 8.0 * u * y.abs(), range: (-80.0, 80.0) },
         Unary { name: "log", run: |t| t.log(), reference: |x, _| ref_ln(x), tol: |_, y, u| 8.0 * u * y.abs(), range: (-1.0, 50.0) },
-        Unary { name: "tanh", run: |t| t.tanh(), reference: |x, _| ref_tanh(x), tol: |_, y, u| 8.0 * u * y.abs(), range: (-10.0, 10.0) },
+        Unary { name: "tanh", run: |t| t.tanh(), reference: |x, _| ref_tanh(x), tol: |_, y, u| 16.0 * u * y.abs(), range: (-10.0, 10.0) },
         Unary {
             name: "sigmoid",
             run: |t| t.sigmoid(),
             reference: |x, _| ref_sigmoid(x),
-            tol: |_, y, u| 8.0 * u * y.abs(),
+            tol: |_, y, u| 12.0 * u * y.abs(),
             range: (-30.0, 30.0),
         },
         Unary {
             name: "silu",
             run: |t| t.silu(),
             reference: |x, _| x * ref_sigmoid(x),
-            tol: |_, y, u| 10.0 * u * y.abs(),
+            tol: |_, y, u| 16.0 * u * y.abs(),
             range: (-30.0, 30.0),
         },
         Unary {
             name: "softplus",
             run: |t| t.softplus(),
             reference: |x, _| softplus_ref(x),
-            tol: |_, y, u| 8.0 * u * y.abs(),
+            tol: |_, y, u| 16.0 * u * y.abs(),
             range: (-30.0, 30.0),
         },
         Unary {
@@ -174,18 +176,19 @@ fn unary_ops() -> Vec<Unary> {
             name: "gelu_tanh",
             run: |t| t.gelu_tanh(),
             reference: |x, _| gelu_tanh_ref(x),
-            tol: |x, y, u| 16.0 * u * (y.abs() + x.abs()),
+            tol: |x, y, u| 24.0 * u * (y.abs() + x.abs()),
             range: (-8.0, 8.0),
         },
     ]
 }
 
-/// √x by Newton's method from a coarse start (independent of the hardware square root).
+/// √x by Newton's method from a coarse start (independent of the hardware square root),
+/// finished by picking, among the last iterate and its two neighbours, the one whose square
+/// is closest to x (residual c² − x formed with one rounding by a fused multiply-add).
 fn newton_sqrt(x: f64) -> f64 {
     if x == 0.0 || x.is_infinite() || x.is_nan() {
         return x;
     }
-    // Start at 2^(e/2), then iterate to convergence (quadratic).
     let e = x.log2().floor() as i32;
     let mut r = 2f64.powi(e / 2);
     for _ in 0..200 {
@@ -195,13 +198,9 @@ fn newton_sqrt(x: f64) -> f64 {
         }
         r = next;
     }
-    // Newton can cycle between two neighbours; pick the better one.
-    let (a, b) = (r, 0.5 * (r + x / r));
-    if (a * a - x).abs() <= (b * b - x).abs() {
-        a
-    } else {
-        b
-    }
+    let candidates = [f64::from_bits(r.to_bits() - 1), r, f64::from_bits(r.to_bits() + 1)];
+    let resid = |c: f64| c.mul_add(c, -x).abs();
+    candidates.into_iter().fold(r, |best, c| if resid(c) < resid(best) { c } else { best })
 }
 
 fn check_unary(op: &Unary, t: &Tensor, values: &[f64], dims: &[usize], dtype: DType, ctx: &str) {
@@ -296,14 +295,20 @@ fn reference_functions_agree_with_std() {
     // Sanity check of the test's own oracles against the platform libm (a few ulps).
     let mut rng = SplitMix64::new(99);
     for _ in 0..2000 {
+        // Each within 4 ulps (8u|y|) of the platform's (≤ 1 ulp) result.
         let x = rng.uniform(-700.0, 700.0);
-        assert!((ref_exp(x) - x.exp()).abs() <= 4.0 * U64 * x.exp(), "exp({x})");
-        let y = rng.uniform(1e-300, 1e300).abs();
-        assert!((ref_ln(y) - y.ln()).abs() <= 4.0 * U64 * y.ln().abs() + 1e-300, "ln({y})");
+        assert!((ref_exp(x) - x.exp()).abs() <= 8.0 * U64 * x.exp(), "exp({x})");
+        let y = 2f64.powf(rng.uniform(-1000.0, 1000.0));
+        assert!((ref_ln(y) - y.ln()).abs() <= 8.0 * U64 * y.ln().abs(), "ln({y})");
+        let y1 = rng.uniform(0.5, 2.0);
+        assert!((ref_ln(y1) - y1.ln()).abs() <= 8.0 * U64 * y1.ln().abs(), "ln({y1})");
         let z = rng.uniform(-6.0, 6.0);
         assert!((ref_tanh(z) - z.tanh()).abs() <= 8.0 * U64 * z.tanh().abs(), "tanh({z})");
         let w = rng.uniform(-0.9, 5.0);
         assert!((ref_ln_1p(w) - w.ln_1p()).abs() <= 8.0 * U64 * w.ln_1p().abs(), "ln_1p({w})");
+        let s = rng.uniform(-30.0, 30.0);
+        let sig = 1.0 / (1.0 + (-s).exp());
+        assert!((ref_sigmoid(s) - sig).abs() <= 8.0 * U64 * sig, "sigmoid({s})");
         let s = rng.uniform(0.0, 1e6);
         assert_eq!(newton_sqrt(s), s.sqrt(), "sqrt({s})");
     }
@@ -373,36 +378,13 @@ const SHAPE_PAIRS: &[(&[usize], &[usize])] = &[
     (&[1], &[2, 2, 2]),
 ];
 
-/// Values including signed zeros, infinities and NaN (a quarter of the time).
-fn binary_values(rng: &mut SplitMix64, n: usize, dtype: DType, positive: bool) -> Vec<f64> {
+/// A value that is a signed zero, an infinity, NaN or ±1, 2 a quarter of the time.
+fn binary_value(rng: &mut SplitMix64) -> f64 {
     let specials = [0.0, -0.0, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, 1.0, -1.0, 2.0];
-    (0..n)
-        .map(|_| {
-            if !positive && rng.coin(0.25) {
-                *rng.pick(&specials)
-            } else if positive {
-                rng.value(0.1, 4.0, dtype)
-            } else {
-                rng.value(-10.0, 10.0, dtype)
-            }
-        })
-        .collect()
-}
-
-/// One operand in a random layout (including a broadcast view of a size-1 axis).
-fn operand(rng: &mut SplitMix64, values: &[f64], dims: &[usize], dtype: DType, which: usize) -> Tensor {
-    match which % 4 {
-        0 => layout(values, dims, dtype, Layout::Contiguous),
-        1 => layout(values, dims, dtype, Layout::Transposed),
-        2 => layout(values, dims, dtype, Layout::Strided),
-        _ => {
-            // Store with an extra leading size-1 axis broadcast … then index it away: a view
-            // with a zero stride that has the same logical values.
-            let mut big = vec![3];
-            big.extend_from_slice(dims);
-            let t = layout(values, dims, dtype, *rng.pick(&LAYOUTS));
-            t.unsqueeze(0).unwrap().broadcast_to(big).unwrap().narrow(0, 1, 1).unwrap().squeeze(0).unwrap()
-        }
+    if rng.coin(0.25) {
+        *rng.pick(&specials)
+    } else {
+        rng.uniform(-10.0, 10.0)
     }
 }
 
@@ -429,10 +411,8 @@ fn binary_ops_broadcast_like_the_index_mapping_reference() {
         for dtype in DTYPES {
             for &(ad, bd) in SHAPE_PAIRS.iter().chain([(&[4usize, 1] as &[usize], &[4usize, 5] as &[usize])].iter()) {
                 for (la, lb) in (0..4).flat_map(|x| (0..4).map(move |y| (x, y))) {
-                    let av = binary_values(&mut rng, numel(ad), dtype, false);
-                    let bv = binary_values(&mut rng, numel(bd), dtype, false);
-                    let a = operand(&mut rng, &av, ad, dtype, la);
-                    let b = operand(&mut rng, &bv, bd, dtype, lb);
+                    let (_, a, av) = make(&mut rng, ad, dtype, la, &mut binary_value);
+                    let (_, b, bv) = make(&mut rng, bd, dtype, lb, &mut binary_value);
                     let (od, want) = broadcast_reference(&av, ad, &bv, bd, reference);
                     let want: Vec<f64> = want.into_iter().map(|v| round_to(v, dtype)).collect();
                     let got = out(&f(&a, &b).unwrap(), dtype, &od);
@@ -457,10 +437,8 @@ fn pow_matches_exp_log_reference() {
     for dtype in DTYPES {
         for &(ad, bd) in SHAPE_PAIRS {
             for (la, lb) in [(0, 0), (1, 2), (2, 3), (3, 1)] {
-                let av = binary_values(&mut rng, numel(ad), dtype, true);
-                let bv: Vec<f64> = (0..numel(bd)).map(|_| rng.value(-4.0, 4.0, dtype)).collect();
-                let a = operand(&mut rng, &av, ad, dtype, la);
-                let b = operand(&mut rng, &bv, bd, dtype, lb);
+                let (_, a, av) = make(&mut rng, ad, dtype, la, &mut |r| r.uniform(0.1, 4.0));
+                let (_, b, bv) = make(&mut rng, bd, dtype, lb, &mut |r| r.uniform(-4.0, 4.0));
                 let (od, want) = broadcast_reference(&av, ad, &bv, bd, ref_pow_pos);
                 let (_, scale) = broadcast_reference(&av, ad, &bv, bd, |x, y| (y * ref_ln(x)).abs());
                 let got = out(&a.pow(&b).unwrap(), dtype, &od);
@@ -543,20 +521,15 @@ fn comparisons_and_where_follow_ieee_with_broadcasting() {
         for &(ad, bd) in SHAPE_PAIRS {
             for (la, lb) in [(0, 0), (1, 2), (2, 3), (3, 0)] {
                 // Few distinct values so that ties are common; NaN for the float dtypes.
-                let draw = |rng: &mut SplitMix64, n: usize| -> Vec<f64> {
-                    (0..n)
-                        .map(|_| {
-                            if dtype != DType::I64 && rng.coin(0.15) {
-                                f64::NAN
-                            } else {
-                                *rng.pick(&[-1.0, 0.0, 1.0, 2.0])
-                            }
-                        })
-                        .collect()
+                let mut draw = |rng: &mut SplitMix64| -> f64 {
+                    if dtype != DType::I64 && rng.coin(0.15) {
+                        f64::NAN
+                    } else {
+                        *rng.pick(&[-1.0, 0.0, 1.0, 2.0])
+                    }
                 };
-                let (av, bv) = (draw(&mut rng, numel(ad)), draw(&mut rng, numel(bd)));
-                let a = operand(&mut rng, &av, ad, dtype, la);
-                let b = operand(&mut rng, &bv, bd, dtype, lb);
+                let (_, a, av) = make(&mut rng, ad, dtype, la, &mut draw);
+                let (_, b, bv) = make(&mut rng, bd, dtype, lb, &mut draw);
                 for (op, f) in ops {
                     let r = a.compare(&b, op).unwrap();
                     let (od, want) = broadcast_reference(&av, ad, &bv, bd, |x, y| f(x, y) as u8 as f64);
@@ -930,10 +903,8 @@ fn matmul_matches_naive_product_for_all_torch_cases() {
             let u = unit(dtype);
             for &(ad, bd) in MATMUL_SHAPES {
                 for (la, lb) in [(0, 0), (1, 1), (2, 2), (3, 3), (1, 2), (3, 0)] {
-                    let av = rng.values(numel(ad), -2.0, 2.0, dtype);
-                    let bv = rng.values(numel(bd), -2.0, 2.0, dtype);
-                    let a = operand(&mut rng, &av, ad, dtype, la);
-                    let b = operand(&mut rng, &bv, bd, dtype, lb);
+                    let (_, a, av) = make(&mut rng, ad, dtype, la, &mut |r| r.uniform(-2.0, 2.0));
+                    let (_, b, bv) = make(&mut rng, bd, dtype, lb, &mut |r| r.uniform(-2.0, 2.0));
                     let (od, want, mags) = matmul_reference(&av, ad, &bv, bd);
                     let k = if ad.is_empty() { 0 } else { ad[ad.len() - 1] } as f64;
                     let got = out(&a.matmul_with(&b, kernel).unwrap(), dtype, &od);
@@ -1328,15 +1299,13 @@ fn scatter_add_accumulates_repeats_in_index_order() {
 #[test]
 fn pad_places_the_input_inside_a_constant_frame() {
     let mut rng = SplitMix64::new(18);
-    for dtype in [DType::F32, DType::I64] {
+    for dtype in [DType::F32, DType::F64, DType::I64, DType::Bool] {
         for dims in EDGE_SHAPES {
-            for (name, t, values) in inputs(&mut rng, dims, DType::F64, -9.0, 9.0) {
-                let values: Vec<f64> = values.iter().map(|v| v.round()).collect();
-                let t = if dtype == DType::I64 { t.to_dtype(DType::I64).unwrap() } else { t.to_dtype(DType::F32).unwrap() };
-                let t = if name.contains("Transposed") && dims.len() > 1 { t.t().unwrap_or(t.clone()).contiguous().t().unwrap_or(t) } else { t };
+            for kind in 0..KINDS {
+                let (name, t, values) = make(&mut rng, dims, dtype, kind, &mut |r| r.range(0, 18) as f64 - 9.0);
                 let np = rng.range(0, dims.len());
                 let pads: Vec<(usize, usize)> = (0..np).map(|_| (rng.range(0, 2), rng.range(0, 2))).collect();
-                let value = -3.0;
+                let value = round_to(-3.0, dtype);
                 let mut before = vec![0; dims.len()];
                 let mut od = dims.to_vec();
                 for (k, &(b, a)) in pads.iter().enumerate() {
@@ -1356,7 +1325,7 @@ fn pad_places_the_input_inside_a_constant_frame() {
                         }
                     })
                     .collect();
-                let got = out(&t.pad(&pads, value).unwrap(), dtype, &od);
+                let got = out(&t.pad(&pads, -3.0).unwrap(), dtype, &od);
                 assert_eq!(got, want, "pad {dtype} {dims:?} {name} {pads:?}");
             }
         }
@@ -1450,9 +1419,6 @@ fn split_split_sizes_and_chunk() {
     let mut rng = SplitMix64::new(20);
     for dims in [&[7usize] as &[usize], &[3, 5], &[2, 6, 2], &[0, 4], &[4, 0]] {
         for (name, t, values) in inputs(&mut rng, dims, DType::F32, -1.0, 1.0) {
-            if name.starts_with("Broadcast") {
-                continue; // pieces of a broadcast view share the 1-element source: also fine
-            }
             for axis in 0..dims.len() {
                 let n = dims[axis];
                 for size in 1..=4 {
@@ -1697,7 +1663,7 @@ fn i64_conversions_round_once() {
     }
     vs.push((1 << 30) + (1 << 22) + 1);
     vs.push((1 << 60) + (1 << 52) + 1);
-    vs.extend((0..5000).map(|_| (rng.next_u64() >> rng.below(64)) as i64 * if rng.coin(0.5) { -1 } else { 1 }));
+    vs.extend((0..5000).map(|_| ((rng.next_u64() >> rng.below(64)) as i64).wrapping_mul(if rng.coin(0.5) { -1 } else { 1 })));
     let t = Tensor::from_vec(vs.clone(), [vs.len()]).unwrap();
     let f32s_got = f32s(&t.to_dtype(DType::F32).unwrap());
     let f64s_got = f64s(&t.to_dtype(DType::F64).unwrap());

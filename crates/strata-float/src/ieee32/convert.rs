@@ -27,9 +27,15 @@ impl Ieee32 {
             let signaling = frac & F64_QUIET_BIT == 0;
             let value = match env.nan {
                 NanPolicy::Canonical => Ieee32::CANONICAL_NAN,
-                NanPolicy::X86Sse => Ieee32::infinity(negative).with_fraction((frac >> PAYLOAD_SHIFT) as u32).quieted(),
+                NanPolicy::X86Sse => Ieee32::infinity(negative)
+                    .with_fraction((frac >> PAYLOAD_SHIFT) as u32)
+                    .quieted(),
             };
-            let flags = if signaling { Flags::INVALID } else { Flags::NONE };
+            let flags = if signaling {
+                Flags::INVALID
+            } else {
+                Flags::NONE
+            };
             return Flagged::new(value, flags);
         }
         let (exp, sig) = if exp_field == 0 {
@@ -48,10 +54,16 @@ impl Ieee32 {
             let value = match env.nan {
                 NanPolicy::Canonical => F64_EXP_MASK | F64_QUIET_BIT,
                 NanPolicy::X86Sse => {
-                    sign | F64_EXP_MASK | F64_QUIET_BIT | ((self.fraction_field() as u64) << PAYLOAD_SHIFT)
+                    sign | F64_EXP_MASK
+                        | F64_QUIET_BIT
+                        | ((self.fraction_field() as u64) << PAYLOAD_SHIFT)
                 }
             };
-            let flags = if self.is_signaling_nan() { Flags::INVALID } else { Flags::NONE };
+            let flags = if self.is_signaling_nan() {
+                Flags::INVALID
+            } else {
+                Flags::NONE
+            };
             return Flagged::new(value, flags);
         }
         if self.is_infinite() {

@@ -124,7 +124,12 @@ impl Ieee32 {
         let round_trips = |digits: &BigUint, exponent: i64| {
             let candidate = DecimalDigits {
                 negative,
-                digits: digits.to_string().into_bytes().iter().map(|d| d - b'0').collect(),
+                digits: digits
+                    .to_string()
+                    .into_bytes()
+                    .iter()
+                    .map(|d| d - b'0')
+                    .collect(),
                 exponent,
             };
             round_decimal(&candidate, FpEnv::DEFAULT).value == self
@@ -132,7 +137,8 @@ impl Ieee32 {
         // binary32 needs at most 9 significant digits to round-trip.
         for length in 1..=9 {
             let exponent = leading_exp - length + 1;
-            let (scaled_num, scaled_den) = scale_by_power_of_ten(&numerator, &denominator, -exponent);
+            let (scaled_num, scaled_den) =
+                scale_by_power_of_ten(&numerator, &denominator, -exponent);
             let floor = &scaled_num / &scaled_den;
             let twice_remainder = (&scaled_num % &scaled_den) << 1usize;
             let ceil = &floor + 1u32;
@@ -196,7 +202,11 @@ impl fmt::Display for ShortestDecimal {
 }
 
 /// Reads `[digits][.digits][e[+-]digits]` starting at byte `start` of `text`.
-fn scan_decimal(text: &str, negative: bool, start: usize) -> Result<DecimalDigits, ParseFloatError> {
+fn scan_decimal(
+    text: &str,
+    negative: bool,
+    start: usize,
+) -> Result<DecimalDigits, ParseFloatError> {
     let unexpected = |position: usize| {
         let found = text[position..].chars().next().unwrap_or('?');
         ParseFloatError::UnexpectedCharacter {
@@ -239,10 +249,13 @@ fn scan_decimal(text: &str, negative: bool, start: usize) -> Result<DecimalDigit
         return Err(ParseFloatError::NoDigits(text.to_string()));
     }
     if position < bytes.len() {
-        exponent = exponent.saturating_add(scan_exponent(text, position + 1).map_err(|err| match err {
-            Some(at) => unexpected(at),
-            None => ParseFloatError::MissingExponent(text.to_string()),
-        })?);
+        exponent =
+            exponent.saturating_add(scan_exponent(text, position + 1).map_err(
+                |err| match err {
+                    Some(at) => unexpected(at),
+                    None => ParseFloatError::MissingExponent(text.to_string()),
+                },
+            )?);
     }
     if dropped_nonzero {
         digits.push(1);
@@ -284,7 +297,9 @@ fn round_decimal(decimal: &DecimalDigits, env: FpEnv) -> Flagged<Ieee32> {
     if decimal.digits.is_empty() {
         return Flagged::exact(Ieee32::zero(decimal.negative));
     }
-    let leading_exp = decimal.exponent.saturating_add(decimal.digits.len() as i64 - 1);
+    let leading_exp = decimal
+        .exponent
+        .saturating_add(decimal.digits.len() as i64 - 1);
     let (integer, exponent) = if leading_exp > OVERFLOW_LEADING_EXP {
         (BigUint::from(1u32), OVERFLOW_LEADING_EXP)
     } else if leading_exp < UNDERFLOW_LEADING_EXP {
@@ -312,7 +327,11 @@ fn round_decimal(decimal: &DecimalDigits, env: FpEnv) -> Flagged<Ieee32> {
 }
 
 /// `(num · 10^power, den)` or `(num, den · 10^-power)`.
-fn scale_by_power_of_ten(numerator: &BigUint, denominator: &BigUint, power: i64) -> (BigUint, BigUint) {
+fn scale_by_power_of_ten(
+    numerator: &BigUint,
+    denominator: &BigUint,
+    power: i64,
+) -> (BigUint, BigUint) {
     let factor = BigUint::from(10u32).pow(power.unsigned_abs() as u32);
     if power >= 0 {
         (numerator * factor, denominator.clone())

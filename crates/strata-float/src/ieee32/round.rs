@@ -124,7 +124,12 @@ pub(crate) fn round_pack(negative: bool, exp: i32, sig: u64, env: FpEnv) -> Flag
 
 /// [`round_pack`], or a zero of the given sign when `sig` is 0.
 #[inline]
-pub(crate) fn round_pack_or_zero(negative: bool, exp: i32, sig: u64, env: FpEnv) -> Flagged<Ieee32> {
+pub(crate) fn round_pack_or_zero(
+    negative: bool,
+    exp: i32,
+    sig: u64,
+    env: FpEnv,
+) -> Flagged<Ieee32> {
     if sig == 0 {
         Flagged::exact(Ieee32::zero(negative))
     } else {

@@ -103,7 +103,9 @@ pub fn edge_set() -> Vec<Ieee32> {
     // Subnormal powers of two.
     magnitudes.extend((0..23).map(|bit| 1u32 << bit));
     // Normal powers of two 2^k and their neighbours.
-    for k in [-125, -100, -64, -25, -24, -23, -2, -1, 0, 1, 2, 23, 24, 31, 32, 63, 64, 100, 126, 127] {
+    for k in [
+        -125, -100, -64, -25, -24, -23, -2, -1, 0, 1, 2, 23, 24, 31, 32, 63, 64, 100, 126, 127,
+    ] {
         let bits = ((k + 127) as u32) << 23;
         magnitudes.extend([bits - 1, bits, bits + 1]);
     }

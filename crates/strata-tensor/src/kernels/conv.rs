@@ -1489,13 +1489,14 @@ mod scratch {
             let t = best(&mut || for _ in 0..reps { gemm(MatMut::row_major(&mut c, 0, m, n), false, MatRef::row_major(&a, 0, m, k), MatRef::row_major(&b, 0, k, n), 1).unwrap() });
             println!("gemm {m}x{n}x{k} x{reps}: {:.3} ms, {:.1} GFLOP/s", t*1e3, 2.0*(m*n*k*reps) as f64 / t * 1e-9);
         }
-        for &(o, ckk, hw) in &[(32usize, 9usize, 784usize), (64, 288, 196)] {
+        for &(o, ckk, hw, reps) in &[(64usize, 288usize, 196usize, 64usize), (64, 288, 784, 16), (32, 9, 784, 64), (32, 9, 3136, 16)] {
             let dy = vec![1.0f32; o * hw];
             let col = vec![1.0f32; ckk * hw];
+            let colt = vec![1.0f32; ckk * hw];
             let mut dw = vec![0.0f32; o * ckk];
-            let ta = best(&mut || for _ in 0..64 { gemm(MatMut::row_major(&mut dw, 0, o, ckk), true, MatRef::row_major(&dy, 0, o, hw), MatRef::row_major(&col, 0, ckk, hw).t(), 1).unwrap() });
-            let tb = best(&mut || for _ in 0..64 { gemm(MatMut { data: &mut dw, offset: 0, rows: ckk, cols: o, row_stride: 1, col_stride: ckk }, true, MatRef::row_major(&col, 0, ckk, hw), MatRef::row_major(&dy, 0, o, hw).t(), 1).unwrap() });
-            println!("dw {o}x{ckk}x{hw}: a {:.3} ms b {:.3} ms", ta*1e3, tb*1e3);
+            let ta = best(&mut || for _ in 0..reps { gemm(MatMut::row_major(&mut dw, 0, o, ckk), true, MatRef::row_major(&dy, 0, o, hw), MatRef::row_major(&col, 0, ckk, hw).t(), 1).unwrap() });
+            let tb = best(&mut || for _ in 0..reps { gemm(MatMut::row_major(&mut dw, 0, o, ckk), true, MatRef::row_major(&dy, 0, o, hw), MatRef::row_major(&colt, 0, hw, ckk), 1).unwrap() });
+            println!("dw {o}x{ckk}x{hw} x{reps}: colT view {:.3} ms, im2row layout {:.3} ms", ta*1e3, tb*1e3);
         }
         let g = ConvGeometry::new("x", [64, 32, 14, 14], [64, 32, 3, 3], &Conv2dParams{padding:[1,1], ..Default::default()}, None).unwrap();
         let x = vec![1.0f32; 64*32*196];
@@ -1527,5 +1528,28 @@ mod scratch2 {
             if which == "im2col" { let c = g.columns(&plan, &x[n*32*196..(n+1)*32*196], &mut buf); std::hint::black_box(c); }
             if which == "col2im" { g.add_columns_to_input(&plan, &col, &mut dx); std::hint::black_box(&dx); }
         } }
+    }
+}
+#[cfg(test)]
+mod scratch3 {
+    use super::*;
+    #[test]
+    #[ignore]
+    fn scratch_shape_b() {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        let p = Conv2dParams { padding: [1, 1], ..Default::default() };
+        let (xs, ws) = ([64, 32, 14, 14], [64, 32, 3, 3]);
+        let ys = conv2d_output_shape(xs, ws, &p).unwrap();
+        let x = vec![0.5f32; xs.iter().product()];
+        let w = vec![0.5f32; ws.iter().product()];
+        let dy = vec![0.5f32; ys.iter().product()];
+        let which = std::env::var("SCRATCH").unwrap_or_default();
+        pool.install(|| for _ in 0..100 {
+            match which.as_str() {
+                "fwd" => drop(conv2d(&x, xs, &w, ws, None, &p).unwrap()),
+                "in" => drop(conv2d_backward_input(&dy, &w, xs, ws, &p).unwrap()),
+                _ => drop(conv2d_backward_weight(&dy, &x, xs, ws, &p).unwrap()),
+            }
+        });
     }
 }

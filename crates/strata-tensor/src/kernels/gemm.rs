@@ -33,7 +33,14 @@ pub struct MatMut<'a, T> {
 impl<'a, T> MatRef<'a, T> {
     /// A row-major matrix over the whole of `data[offset..]`.
     pub fn row_major(data: &'a [T], offset: usize, rows: usize, cols: usize) -> Self {
-        MatRef { data, offset, rows, cols, row_stride: cols, col_stride: 1 }
+        MatRef {
+            data,
+            offset,
+            rows,
+            cols,
+            row_stride: cols,
+            col_stride: 1,
+        }
     }
     /// The transpose, as a view (no copy).
     pub fn t(self) -> Self {
@@ -49,7 +56,14 @@ impl<'a, T> MatRef<'a, T> {
 
 impl<'a, T> MatMut<'a, T> {
     pub fn row_major(data: &'a mut [T], offset: usize, rows: usize, cols: usize) -> Self {
-        MatMut { data, offset, rows, cols, row_stride: cols, col_stride: 1 }
+        MatMut {
+            data,
+            offset,
+            rows,
+            cols,
+            row_stride: cols,
+            col_stride: 1,
+        }
     }
 }
 
@@ -89,12 +103,33 @@ pub fn gemm<T: Float>(
             ),
         ));
     }
-    let ok = in_bounds(dst.data.len(), dst.offset, m, n, dst.row_stride, dst.col_stride)
-        && in_bounds(lhs.data.len(), lhs.offset, m, k, lhs.row_stride, lhs.col_stride)
-        && in_bounds(rhs.data.len(), rhs.offset, k, n, rhs.row_stride, rhs.col_stride)
-        && non_overlapping(m, n, dst.row_stride, dst.col_stride);
+    let ok = in_bounds(
+        dst.data.len(),
+        dst.offset,
+        m,
+        n,
+        dst.row_stride,
+        dst.col_stride,
+    ) && in_bounds(
+        lhs.data.len(),
+        lhs.offset,
+        m,
+        k,
+        lhs.row_stride,
+        lhs.col_stride,
+    ) && in_bounds(
+        rhs.data.len(),
+        rhs.offset,
+        k,
+        n,
+        rhs.row_stride,
+        rhs.col_stride,
+    ) && non_overlapping(m, n, dst.row_stride, dst.col_stride);
     if !ok {
-        return Err(invalid("gemm", "matrix view out of bounds or self-overlapping"));
+        return Err(invalid(
+            "gemm",
+            "matrix view out of bounds or self-overlapping",
+        ));
     }
     if m == 0 || n == 0 {
         return Ok(());
@@ -109,8 +144,11 @@ pub fn gemm<T: Float>(
         }
         return Ok(());
     }
-    let parallelism =
-        if threads <= 1 { gemm::Parallelism::None } else { gemm::Parallelism::Rayon(threads) };
+    let parallelism = if threads <= 1 {
+        gemm::Parallelism::None
+    } else {
+        gemm::Parallelism::Rayon(threads)
+    };
     // Strides fit in isize: every index checked above is < a slice length (≤ isize::MAX).
     let s = |x: usize| x as isize;
     // SAFETY: all three views were checked to lie inside their slices (the largest index each
@@ -178,7 +216,14 @@ mod tests {
         // (Bᵀ Aᵀ)ᵀ through views only: computes C again, accumulated onto C → 2C.
         let mut ct = c.clone();
         gemm(
-            MatMut { data: &mut ct, offset: 0, rows: n, cols: m, row_stride: 1, col_stride: n },
+            MatMut {
+                data: &mut ct,
+                offset: 0,
+                rows: n,
+                cols: m,
+                row_stride: 1,
+                col_stride: n,
+            },
             true,
             MatRef::row_major(&b, 0, k, n).t(),
             MatRef::row_major(&a, 0, m, k).t(),
@@ -203,7 +248,14 @@ mod tests {
         );
         assert!(bad.is_err());
         let overlap = gemm(
-            MatMut { data: &mut c, offset: 0, rows: 2, cols: 2, row_stride: 1, col_stride: 1 },
+            MatMut {
+                data: &mut c,
+                offset: 0,
+                rows: 2,
+                cols: 2,
+                row_stride: 1,
+                col_stride: 1,
+            },
             false,
             MatRef::row_major(&a, 0, 2, 1),
             MatRef::row_major(&a, 0, 1, 2),

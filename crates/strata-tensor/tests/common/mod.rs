@@ -59,10 +59,13 @@ impl SplitMix64 {
     }
 }
 
-/// Rounds an f64 to the nearest value of a compute dtype (f64 stays, f32 rounds once).
+/// Rounds an f64 to the nearest value of a dtype (f64 stays, f32 rounds once)
+/// (i64 rounds to an integer, bool to 0 or 1).
 pub fn round_to(v: f64, dtype: DType) -> f64 {
     match dtype {
         DType::F32 => v as f32 as f64,
+        DType::I64 => v.round(),
+        DType::Bool => (v != 0.0) as u8 as f64,
         _ => v,
     }
 }
@@ -172,33 +175,47 @@ pub fn layout(values: &[f64], dims: &[usize], dtype: DType, layout: Layout) -> T
     t
 }
 
-/// A broadcast view (zero strides) of shape `dims` and its logical values, materialized by
-/// explicit repetition: axes in `expanded` come from a size-1 source axis.
-pub fn broadcast_view(
+/// Input kinds: the three layouts of [`LAYOUTS`] and, as kind 3, a broadcast view.
+pub const KINDS: usize = 4;
+
+/// An input of shape `dims` in memory layout `kind` (0..KINDS) with values drawn by `gen`
+/// (rounded to the dtype): `(name, tensor, logical values in row-major order)`.
+///
+/// Kind 3 is a broadcast view: the first axis of size > 1 comes from a size-1 source axis
+/// (zero stride) and the logical values are the source repeated explicitly by index
+/// arithmetic. Shapes without such an axis fall back to the strided layout.
+pub fn make(
     rng: &mut SplitMix64,
     dims: &[usize],
-    expanded: &[usize],
     dtype: DType,
-    lo: f64,
-    hi: f64,
-) -> (Tensor, Vec<f64>) {
-    let src_dims: Vec<usize> =
-        dims.iter().enumerate().map(|(a, &d)| if expanded.contains(&a) { 1 } else { d }).collect();
-    let src = rng.values(numel(&src_dims), lo, hi, dtype);
-    let view = tensor(&src, &src_dims, dtype).broadcast_to(dims.to_vec()).unwrap();
-    let values = (0..numel(dims))
-        .map(|lin| {
-            let idx = unravel(lin, dims);
-            let sidx: Vec<usize> =
-                idx.iter().enumerate().map(|(a, &i)| if src_dims[a] == 1 { 0 } else { i }).collect();
-            src[ravel(&sidx, &src_dims)]
-        })
-        .collect();
-    (view, values)
+    kind: usize,
+    gen: &mut dyn FnMut(&mut SplitMix64) -> f64,
+) -> (String, Tensor, Vec<f64>) {
+    let expand = dims.iter().position(|&d| d > 1);
+    match (kind, expand) {
+        (3, Some(axis)) => {
+            let mut src_dims = dims.to_vec();
+            src_dims[axis] = 1;
+            let src: Vec<f64> = (0..numel(&src_dims)).map(|_| round_to(gen(rng), dtype)).collect();
+            let view = tensor(&src, &src_dims, dtype).broadcast_to(dims.to_vec()).unwrap();
+            let values = (0..numel(dims))
+                .map(|lin| {
+                    let mut idx = unravel(lin, dims);
+                    idx[axis] = 0;
+                    src[ravel(&idx, &src_dims)]
+                })
+                .collect();
+            (format!("Broadcast(axis {axis})"), view, values)
+        }
+        _ => {
+            let l = LAYOUTS[kind.min(2)];
+            let values: Vec<f64> = (0..numel(dims)).map(|_| round_to(gen(rng), dtype)).collect();
+            (format!("{l:?}"), layout(&values, dims, dtype, l), values)
+        }
+    }
 }
 
-/// Every layout of random values in `[lo, hi)`, plus a broadcast view when the shape allows
-/// one (some axis of size > 1): `(name, tensor, logical values)`.
+/// Every kind of input with uniform random values in `[lo, hi)`.
 pub fn inputs(
     rng: &mut SplitMix64,
     dims: &[usize],
@@ -206,16 +223,7 @@ pub fn inputs(
     lo: f64,
     hi: f64,
 ) -> Vec<(String, Tensor, Vec<f64>)> {
-    let values = rng.values(numel(dims), lo, hi, dtype);
-    let mut out: Vec<(String, Tensor, Vec<f64>)> = LAYOUTS
-        .iter()
-        .map(|&l| (format!("{l:?}"), layout(&values, dims, dtype, l), values.clone()))
-        .collect();
-    if let Some(a) = dims.iter().position(|&d| d > 1) {
-        let (t, v) = broadcast_view(rng, dims, &[a], dtype, lo, hi);
-        out.push((format!("Broadcast(axis {a})"), t, v));
-    }
-    out
+    (0..KINDS).map(|k| make(rng, dims, dtype, k, &mut |r| r.uniform(lo, hi))).collect()
 }
 
 /// Bitwise equality where every NaN equals every NaN.
@@ -375,7 +383,10 @@ pub fn ref_ln_1p(y: f64) -> f64 {
         }
         sum
     } else {
-        ref_ln(1.0 + y)
+        // ln(1+y) with the rounding of 1+y corrected (Goldberg): s = fl(1+y) is the exact
+        // 1 + (s − 1), and ln s / (s − 1) varies slowly, so ln s · y/(s − 1) ≈ ln(1+y).
+        let s = 1.0 + y;
+        ref_ln(s) * (y / (s - 1.0))
     }
 }
 
