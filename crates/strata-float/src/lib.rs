@@ -7,7 +7,21 @@
 //! - [`interval`]: outward-rounded intervals with `f32` and `f64` endpoints;
 //! - [`cli`]: the `strata float` command.
 //!
-//! The bridges between the layers are tests named after them (`tests/bridge_*.rs`).
+//! The bridges between the layers are tests named after them (`tests/bridge_*.rs`): `Ieee32` vs
+//! `Fp32` (exact rationals), vs native `f32`, vs Berkeley SoftFloat 3e, and intervals vs exact
+//! reals. The default `cargo test -p strata-float` runs the edge sets and 10^6 random cases per
+//! operation against native `f32` and SoftFloat (10^5 against the slower exact-rational models).
+//! The long sweeps, by command:
+//!
+//! ```text
+//! # 10^9 random cases per operation against native f32 and against SoftFloat:
+//! STRATA_FLOAT_CASES=1000000000 cargo test --release -p strata-float --test bridge_ieee32_native
+//! STRATA_FLOAT_CASES=1000000000 cargo test --release -p strata-float --test bridge_ieee32_softfloat
+//! # sqrt, round-to-integral (5 modes), next_up/down and conversions over all 2^32 inputs:
+//! cargo test --release -p strata-float --test bridge_ieee32_native -- --ignored
+//! # throughput beside rustc_apfloat, SoftFloat and native f32:
+//! cargo bench -p strata-float --bench ieee32_throughput
+//! ```
 #![forbid(unsafe_code)]
 
 pub mod cli;

@@ -7,7 +7,8 @@
 //! - `STRATA_FLOAT_CASES=1000000000 cargo test --release -p strata-float --test bridge_ieee32_native`
 //!   (10^9 random pairs per operation);
 //! - `cargo test --release -p strata-float --test bridge_ieee32_native -- --ignored`
-//!   (sqrt, rounding to integral in all five modes and the conversions, over all 2^32 inputs).
+//!   (sqrt, rounding to integral in all five modes, next_up/next_down and the conversions
+//!   f32 → f64, f64 → f32, f32 → i32/u32, i32/u32 → f32, over all 2^32 inputs each).
 
 mod common;
 
@@ -126,7 +127,7 @@ fn comparable_by_min_max(a: Ieee32, b: Ieee32) -> bool {
 /// one of the 2^32 inputs when `exhaustive`.
 fn check_unary_ops(exhaustive: bool) {
     type Check = (&'static str, fn(Ieee32) -> bool);
-    let checks: [Check; 11] = [
+    let checks: [Check; 14] = [
         ("sqrt", |a| {
             agrees(a.sqrt(RNE).value, black_box(native(a)).sqrt())
         }),
@@ -179,6 +180,20 @@ fn check_unary_ops(exhaustive: bool) {
             let model = a.to_i32(FpEnv::with_mode(RoundingMode::TowardZero));
             model.flags.contains(strata_float::Flags::INVALID)
                 || model.value == black_box(native(a)) as i32
+        }),
+        ("f32_to_u32", |a| {
+            let model = a.to_u32(FpEnv::with_mode(RoundingMode::TowardZero));
+            model.flags.contains(strata_float::Flags::INVALID)
+                || model.value == black_box(native(a)) as u32
+        }),
+        // The bit pattern read as an integer: all 2^32 values of i32 and u32.
+        ("i32_to_f32", |a| {
+            let int = a.to_bits() as i32;
+            agrees(Ieee32::from_i32(int, RNE).value, black_box(int) as f32)
+        }),
+        ("u32_to_f32", |a| {
+            let int = a.to_bits();
+            agrees(Ieee32::from_u32(int, RNE).value, black_box(int) as f32)
         }),
         ("next_up", |a| {
             agrees(a.next_up(RNE).value, black_box(native(a)).next_up())

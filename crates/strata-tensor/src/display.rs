@@ -231,12 +231,31 @@ impl fmt::Display for Tensor {
             block.summarized(summarize, &mut shown);
             block.render(PREFIX.len(), summarize, &Formatter::new(&shown))
         };
-        if !matches!(self.dtype(), DType::F32 | DType::I64 | DType::Bool) {
+        // An empty tensor has no values to tell i64 or bool apart, so only the default dtype
+        // (f32) goes without a suffix; otherwise i64 and bool are implied by their values.
+        let implied = if self.numel() == 0 {
+            matches!(self.dtype(), DType::F32)
+        } else {
+            matches!(self.dtype(), DType::F32 | DType::I64 | DType::Bool)
+        };
+        if !implied {
             suffixes.push(format!("dtype={}", torch_dtype(self.dtype())));
         }
-        write!(out, "{PREFIX}{body}")?;
+        let text = format!("{PREFIX}{body}");
+        // PyTorch's `_add_suffixes`: a suffix that would overflow the line width goes on a new
+        // line indented like the values. As in PyTorch, the current line's length counts two
+        // more than the characters after the last newline.
+        let after_newline = text.rfind('\n').map_or(text.len() + 1, |p| text.len() - p);
+        let mut line_len = after_newline + 1;
+        out.write_str(&text)?;
         for s in suffixes {
-            write!(out, ", {s}")?;
+            if line_len + s.len() + 2 > LINEWIDTH {
+                write!(out, ",\n{}{s}", " ".repeat(PREFIX.len()))?;
+                line_len = PREFIX.len() + s.len();
+            } else {
+                write!(out, ", {s}")?;
+                line_len += s.len() + 2;
+            }
         }
         write!(out, ")")
     }

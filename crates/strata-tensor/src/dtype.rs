@@ -130,26 +130,59 @@ element!(
     |v: f64| v != 0.0,
     |v: i64| v != 0
 );
-// i64 → f16 through f32 rounds once: |v| < 2^24 is exact in f32 and anything larger overflows f16.
+// f64 and i64 → f16/bf16 round once: first to f32 with round-to-odd (which keeps every bit
+// that decides the final rounding, as f32 has more than 2 extra significand bits), then to
+// nearest even. `half`'s own f64 conversions truncate the low 32 bits of the f64 significand
+// before rounding (losing the sticky bit) or go through a rounded f32 (rounding twice).
 element!(
     f16,
     F16,
     f16::ZERO,
     f16::ONE,
     f16::to_f64,
-    f16::from_f64,
-    |v: i64| f16::from_f32(v as f32)
+    |v: f64| f16::from_f32(f64_to_f32_odd(v)),
+    |v: i64| f16::from_f32(i64_to_f32_odd(v))
 );
-// i64 → bf16 through f64 rounds once for |v| ≤ 2^53 (twice beyond: a documented limitation).
 element!(
     bf16,
     BF16,
     bf16::ZERO,
     bf16::ONE,
     bf16::to_f64,
-    bf16::from_f64,
-    |v: i64| bf16::from_f64(v as f64)
+    |v: f64| bf16::from_f32(f64_to_f32_odd(v)),
+    |v: i64| bf16::from_f32(i64_to_f32_odd(v))
 );
+
+/// Round-to-odd onto the f32 grid, given the round-to-nearest result `r` of an exact value
+/// and how that value compares with `r`: exact results stay; otherwise the neighbour toward
+/// zero, with the last significand bit forced to 1 (so it is never mistaken for a tie).
+fn round_to_odd(r: f32, exact_vs_r: std::cmp::Ordering) -> f32 {
+    use std::cmp::Ordering::*;
+    if r.is_nan() || exact_vs_r == Equal {
+        return r;
+    }
+    let away_from_zero = (exact_vs_r == Less) == r.is_sign_positive();
+    let bits = if away_from_zero && r != 0.0 {
+        r.to_bits() - 1 // step the magnitude toward zero (from ∞ to the largest finite)
+    } else {
+        r.to_bits()
+    };
+    f32::from_bits(bits | 1)
+}
+
+fn f64_to_f32_odd(v: f64) -> f32 {
+    let r = v as f32;
+    round_to_odd(
+        r,
+        v.partial_cmp(&(r as f64))
+            .unwrap_or(std::cmp::Ordering::Equal),
+    )
+}
+
+fn i64_to_f32_odd(v: i64) -> f32 {
+    let r = v as f32; // |r| ≤ 2^63: its integer value fits an i128 exactly
+    round_to_odd(r, i128::from(v).cmp(&(r as i128)))
+}
 
 /// The compute float types (f32, f64): what every arithmetic kernel is generic over.
 pub trait Float:

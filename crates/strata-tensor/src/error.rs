@@ -47,6 +47,23 @@ pub enum TensorError {
 
 pub type Result<T, E = TensorError> = std::result::Result<T, E>;
 
+impl TensorError {
+    /// The same error attributed to `op`: an operation built from other operations reports
+    /// failures under its own name.
+    pub(crate) fn in_op(mut self, name: &'static str) -> TensorError {
+        match &mut self {
+            TensorError::ShapeMismatch { op, .. }
+            | TensorError::DTypeMismatch { op, .. }
+            | TensorError::UnsupportedDType { op, .. }
+            | TensorError::DimOutOfRange { op, .. }
+            | TensorError::IndexOutOfRange { op, .. }
+            | TensorError::InvalidShape { op, .. }
+            | TensorError::InvalidArgument { op, .. } => *op = name,
+        }
+        self
+    }
+}
+
 /// Shorthand for an `InvalidArgument` error.
 pub(crate) fn invalid(op: &'static str, msg: impl Into<String>) -> TensorError {
     TensorError::InvalidArgument {

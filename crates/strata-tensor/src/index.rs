@@ -61,7 +61,7 @@ impl Tensor {
     /// `index` has the rank of `self` and no larger axes except along `dim`.
     pub fn gather(&self, dim: isize, index: &Tensor) -> Result<Tensor> {
         let d = self.shape().axis("gather", dim)?;
-        self.check_index_shape("gather", d, index, self)?;
+        self.check_index_shape("gather", d, index, None)?;
         let idx = indices("gather", index)?;
         let src_strides = self.shape().contiguous_strides();
         let positions = index_positions(
@@ -85,7 +85,7 @@ impl Tensor {
     /// (PyTorch's `scatter_add`); repeated indices accumulate in row-major order of `index`.
     pub fn scatter_add(&self, dim: isize, index: &Tensor, src: &Tensor) -> Result<Tensor> {
         let d = self.shape().axis("scatter_add", dim)?;
-        self.check_index_shape("scatter_add", d, index, src)?;
+        self.check_index_shape("scatter_add", d, index, Some(src))?;
         if src.dtype() != self.dtype() {
             return Err(TensorError::DTypeMismatch {
                 op: "scatter_add",
@@ -135,27 +135,34 @@ impl Tensor {
         }
     }
 
+    /// `index` must have the rank of `self` and be no larger on every axis but `d`; for
+    /// scatter_add it must also be no larger than `src` on every axis. A mismatch names the
+    /// two shapes that disagree.
     fn check_index_shape(
         &self,
         op: &'static str,
         d: usize,
         index: &Tensor,
-        other: &Tensor,
+        src: Option<&Tensor>,
     ) -> Result<()> {
-        let fits = index.rank() == self.rank()
-            && other.rank() == self.rank()
-            && (0..self.rank()).all(|i| {
-                index.dims()[i] <= other.dims()[i] && (i == d || index.dims()[i] <= self.dims()[i])
-            });
-        if fits {
-            Ok(())
-        } else {
-            Err(TensorError::ShapeMismatch {
-                op,
-                lhs: self.shape().clone(),
-                rhs: index.shape().clone(),
-            })
+        let mismatch = |lhs: &Tensor| TensorError::ShapeMismatch {
+            op,
+            lhs: lhs.shape().clone(),
+            rhs: index.shape().clone(),
+        };
+        let fits_self = index.rank() == self.rank()
+            && (0..self.rank()).all(|i| i == d || index.dims()[i] <= self.dims()[i]);
+        if !fits_self {
+            return Err(mismatch(self));
         }
+        if let Some(src) = src {
+            let fits_src = src.rank() == index.rank()
+                && (0..index.rank()).all(|i| index.dims()[i] <= src.dims()[i]);
+            if !fits_src {
+                return Err(mismatch(src));
+            }
+        }
+        Ok(())
     }
 
     /// Pads with a constant. `pads` lists (before, after) pairs starting from the **last** axis,
@@ -177,7 +184,7 @@ impl Tensor {
                 .ok_or_else(|| invalid("pad", "padded size overflows"))?;
             before[axis] = b;
         }
-        let out = Tensor::full(dims.clone(), value, self.dtype())?;
+        let out = Tensor::full(dims.clone(), value, self.dtype()).map_err(|e| e.in_op("pad"))?;
         with_storage!(self.storage(), |_v: T| pad_typed::<T>(self, out, &before))
     }
 }

@@ -51,7 +51,7 @@ impl Tensor {
             }
             expanded.push(t.unsqueeze(d as isize)?);
         }
-        Tensor::cat(&expanded.iter().collect::<Vec<_>>(), d as isize)
+        Tensor::cat(&expanded.iter().collect::<Vec<_>>(), d as isize).map_err(|e| e.in_op("stack"))
     }
 
     /// Splits `dim` into views of `size` elements (the last may be smaller).

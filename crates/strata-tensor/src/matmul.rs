@@ -72,8 +72,8 @@ fn plan(a: &Tensor, b: &Tensor) -> Result<Plan> {
         out_dims.push(n);
     }
     Ok(Plan {
-        a: a2.broadcast_to(full_a)?,
-        b: b2.broadcast_to(full_b)?,
+        a: a2.broadcast_to(full_a).map_err(|e| e.in_op("matmul"))?,
+        b: b2.broadcast_to(full_b).map_err(|e| e.in_op("matmul"))?,
         batch_dims: batch.into_vec(),
         m,
         k,

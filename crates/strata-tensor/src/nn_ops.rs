@@ -148,10 +148,10 @@ impl Tensor {
         let mut y = along_axis(&flat, "layer_norm", 1, norm::<f32>(eps), norm::<f64>(eps))?
             .reshape(self.shape().clone())?;
         if let Some(w) = weight {
-            y = y.mul(&check_param("layer_norm", w, normalized_shape)?)?;
+            y = y.mul(&check_param("layer_norm", self, w, normalized_shape)?)?;
         }
         if let Some(b) = bias {
-            y = y.add(&check_param("layer_norm", b, normalized_shape)?)?;
+            y = y.add(&check_param("layer_norm", self, b, normalized_shape)?)?;
         }
         Ok(y)
     }
@@ -180,8 +180,8 @@ impl Tensor {
         }
         let c = self.dims()[1];
         let stats_shape = [c];
-        let rm = check_param("batch_norm", running_mean, &stats_shape)?;
-        let rv = check_param("batch_norm", running_var, &stats_shape)?;
+        let rm = check_param("batch_norm", self, running_mean, &stats_shape)?;
+        let rv = check_param("batch_norm", self, running_var, &stats_shape)?;
         // Channel-wise views that broadcast against [N, C, *].
         let mut bshape = vec![1; self.rank()];
         bshape[1] = c;
@@ -217,10 +217,20 @@ impl Tensor {
         let std = var.add_scalar(eps)?.sqrt()?;
         let mut y = self.sub(&per_channel(&mean)?)?.div(&per_channel(&std)?)?;
         if let Some(w) = weight {
-            y = y.mul(&per_channel(&check_param("batch_norm", w, &stats_shape)?)?)?;
+            y = y.mul(&per_channel(&check_param(
+                "batch_norm",
+                self,
+                w,
+                &stats_shape,
+            )?)?)?;
         }
         if let Some(b) = bias {
-            y = y.add(&per_channel(&check_param("batch_norm", b, &stats_shape)?)?)?;
+            y = y.add(&per_channel(&check_param(
+                "batch_norm",
+                self,
+                b,
+                &stats_shape,
+            )?)?)?;
         }
         Ok(BatchNormOutput {
             output: y,
@@ -240,19 +250,30 @@ impl Tensor {
             });
         }
         let flat = indices.reshape([indices.numel()])?;
-        let rows = self.index_select(0, &flat)?;
+        let rows = self
+            .index_select(0, &flat)
+            .map_err(|e| e.in_op("embedding"))?;
         let mut dims = indices.dims().to_vec();
         dims.push(self.dims()[1]);
         rows.reshape(dims)
     }
 }
 
-fn check_param(op: &'static str, p: &Tensor, shape: &[usize]) -> Result<Tensor> {
+/// Checks a parameter (weight, bias, running statistic) of `input`: its shape must be
+/// `shape` and its dtype the input's.
+fn check_param(op: &'static str, input: &Tensor, p: &Tensor, shape: &[usize]) -> Result<Tensor> {
     if p.dims() != shape {
         return Err(TensorError::ShapeMismatch {
             op,
             lhs: shape.to_vec().into(),
             rhs: p.shape().clone(),
+        });
+    }
+    if p.dtype() != input.dtype() {
+        return Err(TensorError::DTypeMismatch {
+            op,
+            lhs: input.dtype(),
+            rhs: p.dtype(),
         });
     }
     Ok(p.clone())

@@ -4,6 +4,7 @@
 //! the thread count, and a stream can be resumed from its position alone.
 
 use crate::error::{invalid, Result, TensorError};
+use crate::tensor::buffer_len;
 use crate::{DType, Element, Float, Shape, Storage, Tensor};
 use rayon::prelude::*;
 
@@ -162,12 +163,6 @@ fn float_dtype(op: &'static str, dtype: DType) -> Result<()> {
     }
 }
 
-fn numel(op: &'static str, shape: &Shape) -> Result<usize> {
-    shape
-        .checked_numel()
-        .ok_or_else(|| invalid(op, format!("{shape} has too many elements")))
-}
-
 impl Tensor {
     /// Uniform samples in `[low, high)`.
     pub fn rand_uniform(
@@ -185,7 +180,7 @@ impl Tensor {
                 format!("bad range [{low}, {high})"),
             ));
         }
-        let n = numel("rand_uniform", &shape)?;
+        let n = buffer_len("rand_uniform", &shape, dtype)?;
         let storage = match dtype {
             DType::F32 => {
                 let (lo, w) = (low as f32, (high - low) as f32);
@@ -222,7 +217,7 @@ impl Tensor {
         if !(mean.is_finite() && std.is_finite() && std >= 0.0) {
             return Err(invalid("randn", format!("bad mean {mean} or std {std}")));
         }
-        let n = numel("randn", &shape)?;
+        let n = buffer_len("randn", &shape, dtype)?;
         fn draw<T: Float>(rng: &mut Rng, n: usize, mean: f64, std: f64) -> Vec<T> {
             rng.fill_pairs(n, |a, b, c, d| {
                 let z = box_muller(unit_f64(a, b), unit_f64(c, d));
@@ -253,7 +248,7 @@ impl Tensor {
                 format!("probability {p} is outside [0, 1]"),
             ));
         }
-        let n = numel("bernoulli", &shape)?;
+        let n = buffer_len("bernoulli", &shape, DType::Bool)?;
         let v = rng.fill_pairs(n, |a, b, c, d| [unit_f64(a, b) < p, unit_f64(c, d) < p]);
         Ok(Tensor::from_storage(Storage::Bool(v), shape))
     }

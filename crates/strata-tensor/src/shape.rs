@@ -79,7 +79,15 @@ pub fn broadcast_shapes(op: &'static str, a: &Shape, b: &Shape) -> Result<Shape>
             }
         };
     }
-    Ok(Shape(out))
+    let out = Shape(out);
+    if out.checked_numel().is_none() {
+        return Err(TensorError::InvalidShape {
+            op,
+            shape: out,
+            msg: format!("broadcasting {a} with {b} overflows the element count"),
+        });
+    }
+    Ok(out)
 }
 
 fn dim_from_end(s: &Shape, k: usize) -> usize {

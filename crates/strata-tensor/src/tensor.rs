@@ -96,13 +96,7 @@ impl Tensor {
     /// A tensor of `shape` filled with `value` converted to `dtype`.
     pub fn full(shape: impl Into<Shape>, value: f64, dtype: DType) -> Result<Tensor> {
         let shape = shape.into();
-        let n = shape
-            .checked_numel()
-            .ok_or_else(|| TensorError::InvalidShape {
-                op: "full",
-                shape: shape.clone(),
-                msg: "element count overflows".into(),
-            })?;
+        let n = buffer_len("full", &shape, dtype)?;
         fn fill<T: Element>(v: f64, n: usize) -> Storage {
             T::into_storage(vec![T::from_f64(v); n])
         }
@@ -151,11 +145,7 @@ impl Tensor {
 
     /// The n×n identity matrix.
     pub fn eye(n: usize, dtype: DType) -> Result<Tensor> {
-        let mut v = vec![
-            0.0f64;
-            n.checked_mul(n)
-                .ok_or_else(|| invalid("eye", "n*n overflows"))?
-        ];
+        let mut v = vec![0.0f64; buffer_len("eye", &Shape::from([n, n]), DType::F64)?];
         for i in 0..n {
             v[i * n + i] = 1.0;
         }
@@ -307,6 +297,22 @@ impl Tensor {
             DType::BF16 => convert::<S, bf16>(self, v),
         });
         Ok(Self::from_storage(storage, self.shape.clone()))
+    }
+}
+
+/// The element count of a new buffer of `shape` and `dtype`: an error (naming `op` and the
+/// shape), not a panic or an abort, when the count or the size in bytes overflows — no buffer
+/// can exceed `isize::MAX` bytes.
+pub(crate) fn buffer_len(op: &'static str, shape: &Shape, dtype: DType) -> Result<usize> {
+    let n = shape.checked_numel();
+    let bytes = n.and_then(|n| n.checked_mul(dtype.size_in_bytes()));
+    match (n, bytes) {
+        (Some(n), Some(b)) if b <= isize::MAX as usize => Ok(n),
+        _ => Err(TensorError::InvalidShape {
+            op,
+            shape: shape.clone(),
+            msg: format!("element count overflows a {dtype} buffer"),
+        }),
     }
 }
 

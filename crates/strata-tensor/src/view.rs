@@ -99,9 +99,21 @@ impl Tensor {
         self.transpose(0, 1)
     }
 
-    /// The sub-range `start..start+len` of axis `dim`.
+    /// The sub-range `start..start+len` of axis `dim`, which must lie inside the axis (as in
+    /// PyTorch: a range past the end is an error, not a shorter view).
     pub fn narrow(&self, dim: isize, start: usize, len: usize) -> Result<Tensor> {
-        self.slice(dim, start, start.saturating_add(len), 1)
+        let d = self.shape().axis("narrow", dim)?;
+        let size = self.dims()[d];
+        if start.checked_add(len).is_none_or(|end| end > size) {
+            return Err(invalid(
+                "narrow",
+                format!(
+                    "range of {len} from {start} is outside axis {d} of {}",
+                    self.shape()
+                ),
+            ));
+        }
+        self.slice(d as isize, start, start + len, 1)
     }
 
     /// Elements `start, start+step, …` below `end` along `dim` (Python's `x[start:end:step]`;
@@ -137,6 +149,13 @@ impl Tensor {
         };
         if shape.rank() < self.rank() {
             return Err(err());
+        }
+        if shape.checked_numel().is_none() {
+            return Err(TensorError::InvalidShape {
+                op: "broadcast_to",
+                shape,
+                msg: "element count overflows".into(),
+            });
         }
         let lead = shape.rank() - self.rank();
         let mut strides = vec![0; shape.rank()];

@@ -164,10 +164,8 @@ impl Ieee32 {
         } else {
             (exp, sig)
         };
-        let radicand = sig << WIDEN;
-        let root = radicand.isqrt();
-        let sticky = (root * root != radicand) as u64;
-        round_pack(false, (exp - WIDEN) / 2, root | sticky, env)
+        let (root, exact) = sqrt_floor(sig << WIDEN);
+        round_pack(false, (exp - WIDEN) / 2, root | !exact as u64, env)
     }
 
     /// IEEE `fusedMultiplyAdd`: `self · b + c` rounded once.
@@ -334,4 +332,72 @@ fn fma_sum(p: (bool, i32, u64), c: (bool, i32, u64), env: FpEnv) -> Flagged<Ieee
     let excess = (width - 62).max(0);
     let narrow = shift_right_jam_128(sum, excess as u32) as u64;
     round_pack(negative, base + excess, narrow, env)
+}
+
+/// Index bits of the reciprocal-square-root seed: the top 10 bits of a radicand in [2^61, 2^63),
+/// so indices run over [2^7, 2^9).
+const SEED_SHIFT: u32 = 54;
+const SEED_FIRST: usize = 128;
+
+/// Seeds y ≈ 1/√a in Q1.31 for a = n/2^62 at the middle of each index interval,
+/// a = (i + ½)/256: y · 2^31 = 2^35/√(i + ½) = √(2^72 / (4i + 2)). Built at compile time with
+/// integer square roots.
+const RSQRT_SEEDS: [u32; 384] = {
+    let mut seeds = [0u32; 384];
+    let mut k = 0;
+    while k < seeds.len() {
+        let i = (k + SEED_FIRST) as u128;
+        seeds[k] = ((1u128 << 72) / (4 * i + 2)).isqrt() as u32;
+        k += 1;
+    }
+    seeds
+};
+
+/// ⌊√n⌋ and whether it is exact, for n in [2^61, 2^63): a table seed good to about 2^-9, two
+/// Newton steps y ← y(3 − a·y²)/2 in fixed point (good to about 2^-30), r = a·y·2^31, and a final
+/// correction by comparing squares (r is then within a few units of the answer).
+#[inline]
+fn sqrt_floor(n: u64) -> (u64, bool) {
+    debug_assert!((1 << 61..1 << 63).contains(&n));
+    let mut y = RSQRT_SEEDS[(n >> SEED_SHIFT) as usize - SEED_FIRST] as u64;
+    for _ in 0..2 {
+        // a·y² in Q2.62, then y·(3 − a·y²)/2 back in Q1.31.
+        let a_y2 = ((n as u128 * (y * y) as u128) >> 62) as u64;
+        y = ((y as u128 * ((3u64 << 62) - a_y2) as u128) >> 63) as u64;
+    }
+    let mut root = ((n as u128 * y as u128) >> 62) as u64;
+    while root * root > n {
+        root -= 1;
+    }
+    while (root + 1) * (root + 1) <= n {
+        root += 1;
+    }
+    (root, root * root == n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sqrt_floor;
+
+    /// Oracle: `u64::isqrt`, on the range ends, on squares and their neighbours, and spread
+    /// through the range.
+    #[test]
+    fn sqrt_floor_matches_isqrt() {
+        let mut inputs = vec![1 << 61, (1 << 63) - 1];
+        for k in 0..200_000u64 {
+            let root = (1u64 << 30) * 3 / 2 + k * 7_919;
+            inputs.extend([root * root - 1, root * root, root * root + 1]);
+            inputs.push((1 << 61) + k.wrapping_mul(0x9e37_79b9_7f4a_7c15) % (3 << 61));
+        }
+        for n in inputs
+            .into_iter()
+            .filter(|n| (1 << 61..1 << 63).contains(n))
+        {
+            assert_eq!(
+                sqrt_floor(n),
+                (n.isqrt(), n.isqrt() * n.isqrt() == n),
+                "{n}"
+            );
+        }
+    }
 }

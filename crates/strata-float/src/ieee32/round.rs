@@ -21,19 +21,28 @@ pub(crate) fn split(sig: u64, shift: i32) -> (u64, Option<HalfCmp>) {
     if shift <= 0 {
         return (sig << -shift, None);
     }
-    if shift > 64 {
-        return (0, (sig != 0).then_some(HalfCmp::Below));
+    if shift >= 64 {
+        // Everything is discarded; it reaches half of 2^shift only when shift is 64.
+        let half_cmp = match sig.cmp(&(1 << 63)) {
+            _ if sig == 0 => None,
+            std::cmp::Ordering::Greater if shift == 64 => Some(HalfCmp::Above),
+            std::cmp::Ordering::Equal if shift == 64 => Some(HalfCmp::Equal),
+            _ => Some(HalfCmp::Below),
+        };
+        return (0, half_cmp);
     }
-    let wide = sig as u128;
-    let rem = wide & ((1u128 << shift) - 1);
-    let half = 1u128 << (shift - 1);
-    let cmp = match rem.cmp(&half) {
-        _ if rem == 0 => None,
-        std::cmp::Ordering::Less => Some(HalfCmp::Below),
-        std::cmp::Ordering::Equal => Some(HalfCmp::Equal),
-        std::cmp::Ordering::Greater => Some(HalfCmp::Above),
+    let rem = sig & ((1 << shift) - 1);
+    let half = 1 << (shift - 1);
+    let half_cmp = if rem == 0 {
+        None
+    } else if rem < half {
+        Some(HalfCmp::Below)
+    } else if rem == half {
+        Some(HalfCmp::Equal)
+    } else {
+        Some(HalfCmp::Above)
     };
-    ((wide >> shift) as u64, cmp)
+    (sig >> shift, half_cmp)
 }
 
 /// Rounds `sig` to a multiple of `2^shift` in `mode`, returning the rounded `sig >> shift` and

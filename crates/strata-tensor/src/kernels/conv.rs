@@ -5,8 +5,9 @@
 //! Evaluation order: each output element is one gemm dot product (order inside gemm unspecified,
 //! but the same for every thread count: gemm only splits rows and columns of its output over
 //! threads). The weight gradient sums the batch in chunks whose boundaries depend on the batch
-//! size only, and adds the chunk partials in chunk order; the bias gradient sums sequentially.
-//! So results are bit-identical whatever the size of the rayon pool.
+//! size only, and adds the chunk partials in chunk order; the bias gradient sums each plane in a
+//! fixed lane order (`sum_in_lanes`). So results are bit-identical whatever the size of the rayon
+//! pool.
 
 use super::gemm::{gemm, MatMut, MatRef};
 use crate::error::{invalid, Result};
@@ -25,7 +26,12 @@ pub struct Conv2dParams {
 
 impl Default for Conv2dParams {
     fn default() -> Self {
-        Conv2dParams { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 }
+        Conv2dParams {
+            stride: [1, 1],
+            padding: [0, 0],
+            dilation: [1, 1],
+            groups: 1,
+        }
     }
 }
 
@@ -63,7 +69,12 @@ pub struct Conv1dParams {
 
 impl Default for Conv1dParams {
     fn default() -> Self {
-        Conv1dParams { stride: 1, padding: 0, dilation: 1, groups: 1 }
+        Conv1dParams {
+            stride: 1,
+            padding: 0,
+            dilation: 1,
+            groups: 1,
+        }
     }
 }
 
@@ -116,7 +127,10 @@ impl ConvGeometry {
         out_hw: Option<[usize; 2]>,
     ) -> Result<Self> {
         let fail = |why: String| {
-            invalid(op, format!("{why} (input {input_shape:?}, weight {weight_shape:?}, {params:?})"))
+            invalid(
+                op,
+                format!("{why} (input {input_shape:?}, weight {weight_shape:?}, {params:?})"),
+            )
         };
         let [batch, in_channels, in_h, in_w] = input_shape;
         let [out_channels, group_in, kernel_h, kernel_w] = weight_shape;
@@ -140,7 +154,10 @@ impl ConvGeometry {
             let len = [in_h, in_w][axis];
             let k = [kernel_h, kernel_w][axis];
             let pad = params.padding[axis];
-            let padded = pad.checked_mul(2).and_then(|p| p.checked_add(len)).ok_or_else(overflow)?;
+            let padded = pad
+                .checked_mul(2)
+                .and_then(|p| p.checked_add(len))
+                .ok_or_else(overflow)?;
             let extent = (k - 1)
                 .checked_mul(params.dilation[axis])
                 .and_then(|e| e.checked_add(1))
@@ -160,7 +177,9 @@ impl ConvGeometry {
             None => natural,
         };
         let product = |dims: &[usize]| {
-            dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).ok_or_else(overflow)
+            dims.iter()
+                .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+                .ok_or_else(overflow)
         };
         let sample_input_len = product(&[in_channels, in_h, in_w])?;
         let sample_output_len = product(&[out_channels, out_hw[0], out_hw[1]])?;
@@ -188,7 +207,12 @@ impl ConvGeometry {
         [self.batch, self.in_channels, self.in_hw[0], self.in_hw[1]]
     }
     fn output_shape(&self) -> [usize; 4] {
-        [self.batch, self.out_channels, self.out_hw[0], self.out_hw[1]]
+        [
+            self.batch,
+            self.out_channels,
+            self.out_hw[0],
+            self.out_hw[1],
+        ]
     }
     fn weight_shape(&self) -> [usize; 4] {
         let group_in = self.in_channels / self.params.groups;
@@ -227,26 +251,35 @@ impl ConvGeometry {
         Ok(())
     }
     /// For each kernel row (column), the output rows (columns) whose tap reads the input rather
-    /// than padding. Empty when there are no columns to build (nothing to do, and the kernel
-    /// extent need not be small then).
+    /// than padding. Left empty when the column matrix is empty: nothing is built then, and
+    /// nothing bounds the kernel size.
     fn tap_plan(&self) -> TapPlan {
         if self.col_len == 0 {
-            return TapPlan { rows: Vec::new(), cols: Vec::new() };
+            return TapPlan {
+                rows: Vec::new(),
+                cols: Vec::new(),
+            };
         }
         let axis = |a: usize| {
-            let [stride, pad, dilation] =
-                [self.params.stride[a], self.params.padding[a], self.params.dilation[a]];
+            let [stride, pad, dilation] = [
+                self.params.stride[a],
+                self.params.padding[a],
+                self.params.dilation[a],
+            ];
             (0..self.kernel[a])
                 .map(|k| inside_range(self.out_hw[a], k * dilation, stride, pad, self.in_hw[a]))
                 .collect()
         };
-        TapPlan { rows: axis(0), cols: axis(1) }
+        TapPlan {
+            rows: axis(0),
+            cols: axis(1),
+        }
     }
 
-    /// Calls `visit(row, block)` for each row `(c, ki, kj)` of one sample's column matrix
+    /// Calls `visit(block)` for each row `(c, ki, kj)` of one sample's column matrix
     /// `[in_channels * kh * kw, out_h * out_w]` with the block of that row that reads the input;
-    /// every entry outside the block reads zero padding.
-    fn for_each_tap_block(&self, plan: &TapPlan, mut visit: impl FnMut(usize, TapBlock)) {
+    /// every entry outside the blocks reads zero padding. The blocks depend on the geometry only.
+    fn for_each_tap_block(&self, plan: &TapPlan, mut visit: impl FnMut(TapBlock)) {
         if self.col_len == 0 {
             return;
         }
@@ -255,7 +288,8 @@ impl ConvGeometry {
         let [stride_h, stride_w] = self.params.stride;
         let [pad_h, pad_w] = self.params.padding;
         let [dil_h, dil_w] = self.params.dilation;
-        let input_line_step = stride_h * in_w;
+        // Saturating: a huge stride leaves a single output row, whose step is never used.
+        let input_line_step = stride_h.saturating_mul(in_w);
         let mut row = 0;
         for c in 0..self.in_channels {
             for (ki, rows) in plan.rows.iter().enumerate() {
@@ -278,7 +312,7 @@ impl ConvGeometry {
                             block.col_line_step = block.len;
                             block.input_line_step = block.len;
                         }
-                        visit(row, block);
+                        visit(block);
                     }
                     row += 1;
                 }
@@ -292,21 +326,17 @@ impl ConvGeometry {
         &self,
         plan: &TapPlan,
         sample: &'a [T],
-        buffer: &'a mut Vec<T>,
+        buffer: &'a mut ColumnBuffer<T>,
     ) -> &'a [T] {
         if self.is_pointwise() {
             return sample;
         }
-        buffer.resize(self.col_len, T::zero());
-        let (out_plane, stride_w) = (self.out_plane(), self.params.stride[1]);
-        // Rows without a block read only padding: zero them. A row whose block does not cover
-        // it is zeroed before the block is written over it.
-        let mut next_row = 0;
-        self.for_each_tap_block(plan, |row, block| {
-            let covered = block.lines * block.len == out_plane;
-            let end = if covered { row } else { row + 1 };
-            buffer[next_row * out_plane..end * out_plane].fill(T::zero());
-            next_row = row + 1;
+        let buffer = &mut buffer.0;
+        if buffer.len() != self.col_len {
+            *buffer = vec![T::zero(); self.col_len];
+        }
+        let stride_w = self.params.stride[1];
+        self.for_each_tap_block(plan, |block| {
             for (col_at, input_at) in block.lines() {
                 let line = &mut buffer[col_at..col_at + block.len];
                 if stride_w == 1 {
@@ -319,7 +349,6 @@ impl ConvGeometry {
                 }
             }
         });
-        buffer[next_row * out_plane..].fill(T::zero());
         buffer
     }
 
@@ -327,7 +356,7 @@ impl ConvGeometry {
     /// are dropped), in row-major order of the column matrix.
     fn add_columns_to_input<T: Float>(&self, plan: &TapPlan, columns: &[T], sample: &mut [T]) {
         let stride_w = self.params.stride[1];
-        self.for_each_tap_block(plan, |_, block| {
+        self.for_each_tap_block(plan, |block| {
             for (col_at, input_at) in block.lines() {
                 let line = &columns[col_at..col_at + block.len];
                 if stride_w == 1 {
@@ -341,6 +370,17 @@ impl ConvGeometry {
                 }
             }
         });
+    }
+}
+
+/// One thread's im2col matrix, reused across the samples of one convolution: only
+/// [`ConvGeometry::columns`] writes it, and every sample's blocks land on the same entries, so
+/// the entries that read padding stay zero from the allocation on.
+struct ColumnBuffer<T>(Vec<T>);
+
+impl<T> Default for ColumnBuffer<T> {
+    fn default() -> Self {
+        ColumnBuffer(Vec::new())
     }
 }
 
@@ -367,7 +407,10 @@ impl TapBlock {
     /// `(col_offset, input_offset)` of each line.
     fn lines(self) -> impl Iterator<Item = (usize, usize)> {
         (0..self.lines).map(move |l| {
-            (self.col_offset + l * self.col_line_step, self.input_offset + l * self.input_line_step)
+            (
+                self.col_offset + l * self.col_line_step,
+                self.input_offset + l * self.input_line_step,
+            )
         })
     }
 }
@@ -398,7 +441,12 @@ fn fill_with_bias<T: Float>(planes: &mut [T], plane: usize, bias: &[T]) {
 }
 
 /// `y = conv(x, w) + bias`, per sample in parallel.
-fn forward<T: Float>(g: &ConvGeometry, input: &[T], weight: &[T], bias: Option<&[T]>) -> Result<Vec<T>> {
+fn forward<T: Float>(
+    g: &ConvGeometry,
+    input: &[T],
+    weight: &[T],
+    bias: Option<&[T]>,
+) -> Result<Vec<T>> {
     g.check_len(&g.input_shape(), input.len())?;
     g.check_len(&g.weight_shape(), weight.len())?;
     if let Some(b) = bias {
@@ -411,9 +459,10 @@ fn forward<T: Float>(g: &ConvGeometry, input: &[T], weight: &[T], bias: Option<&
     let (out_plane, group_out, group_k) = (g.out_plane(), g.group_out(), g.group_k());
     let plan = g.tap_plan();
     let threads = gemm_threads(g.batch);
-    output.par_chunks_mut(g.sample_output_len).enumerate().try_for_each_init(
-        Vec::new,
-        |buffer, (n, out)| {
+    output
+        .par_chunks_mut(g.sample_output_len)
+        .enumerate()
+        .try_for_each_init(ColumnBuffer::default, |buffer, (n, out)| {
             let sample = &input[n * g.sample_input_len..(n + 1) * g.sample_input_len];
             let columns = g.columns(&plan, sample, buffer);
             if let Some(b) = bias {
@@ -429,8 +478,7 @@ fn forward<T: Float>(g: &ConvGeometry, input: &[T], weight: &[T], bias: Option<&
                 )?;
             }
             Ok(())
-        },
-    )?;
+        })?;
     Ok(output)
 }
 
@@ -456,9 +504,10 @@ fn input_grad<T: Float>(
     let pointwise = g.is_pointwise();
     let plan = g.tap_plan();
     let threads = gemm_threads(g.batch);
-    grad_input.par_chunks_mut(g.sample_input_len).enumerate().try_for_each_init(
-        Vec::new,
-        |buffer, (n, dx)| {
+    grad_input
+        .par_chunks_mut(g.sample_input_len)
+        .enumerate()
+        .try_for_each_init(Vec::new, |buffer, (n, dx)| {
             let dy = &grad_output[n * g.sample_output_len..(n + 1) * g.sample_output_len];
             if let Some(b) = bias {
                 fill_with_bias(dx, in_plane, b);
@@ -485,8 +534,7 @@ fn input_grad<T: Float>(
                 g.add_columns_to_input(&plan, buffer, dx);
                 Ok(())
             }
-        },
-    )?;
+        })?;
     Ok(grad_input)
 }
 
@@ -495,7 +543,10 @@ fn input_grad<T: Float>(
 fn weight_grad<T: Float>(g: &ConvGeometry, input: &[T], grad_output: &[T]) -> Result<Vec<T>> {
     g.check_len(&g.input_shape(), input.len())?;
     g.check_len(&g.output_shape(), grad_output.len())?;
-    let chunk = g.batch.div_ceil(MAX_WEIGHT_GRAD_CHUNKS).max(MIN_WEIGHT_GRAD_CHUNK);
+    let chunk = g
+        .batch
+        .div_ceil(MAX_WEIGHT_GRAD_CHUNKS)
+        .max(MIN_WEIGHT_GRAD_CHUNK);
     let chunks = g.batch.div_ceil(chunk);
     if chunks == 0 || g.weight_len == 0 {
         return Ok(vec![T::zero(); g.weight_len]);
@@ -505,7 +556,7 @@ fn weight_grad<T: Float>(g: &ConvGeometry, input: &[T], grad_output: &[T]) -> Re
     let threads = gemm_threads(chunks);
     let partials = (0..chunks)
         .into_par_iter()
-        .map_init(Vec::new, |buffer, c| {
+        .map_init(ColumnBuffer::default, |buffer, c| {
             let mut dw = vec![T::zero(); g.weight_len];
             for n in c * chunk..((c + 1) * chunk).min(g.batch) {
                 let sample = &input[n * g.sample_input_len..(n + 1) * g.sample_input_len];
@@ -562,7 +613,10 @@ fn transposed_geometry(
     params: &ConvTranspose2dParams,
 ) -> Result<ConvGeometry> {
     let fail = |why: String| {
-        invalid(op, format!("{why} (input {input_shape:?}, weight {weight_shape:?}, {params:?})"))
+        invalid(
+            op,
+            format!("{why} (input {input_shape:?}, weight {weight_shape:?}, {params:?})"),
+        )
     };
     let [batch, in_channels, in_h, in_w] = input_shape;
     let [weight_in, group_out, kernel_h, kernel_w] = weight_shape;
@@ -580,7 +634,9 @@ fn transposed_geometry(
         let [stride, dilation] = [params.stride[axis], params.dilation[axis]];
         let [pad, extra] = [params.padding[axis], params.output_padding[axis]];
         if extra >= stride && extra >= dilation {
-            return Err(fail("output_padding must be smaller than stride or dilation".into()));
+            return Err(fail(
+                "output_padding must be smaller than stride or dilation".into(),
+            ));
         }
         if len == 0 {
             return Err(fail("input height and width must be positive".into()));
@@ -596,8 +652,9 @@ fn transposed_geometry(
             None => return Err(fail("sizes overflow usize".into())),
         };
     }
-    let out_channels =
-        group_out.checked_mul(groups).ok_or_else(|| fail("sizes overflow usize".into()))?;
+    let out_channels = group_out
+        .checked_mul(groups)
+        .ok_or_else(|| fail("sizes overflow usize".into()))?;
     let conv_params = Conv2dParams {
         stride: params.stride,
         padding: params.padding,
@@ -655,7 +712,13 @@ pub fn conv2d_backward_input<T: Float>(
     weight_shape: [usize; 4],
     params: &Conv2dParams,
 ) -> Result<Vec<T>> {
-    let g = ConvGeometry::new("conv2d_backward_input", input_shape, weight_shape, params, None)?;
+    let g = ConvGeometry::new(
+        "conv2d_backward_input",
+        input_shape,
+        weight_shape,
+        params,
+        None,
+    )?;
     input_grad(&g, grad_output, weight, None)
 }
 
@@ -667,7 +730,13 @@ pub fn conv2d_backward_weight<T: Float>(
     weight_shape: [usize; 4],
     params: &Conv2dParams,
 ) -> Result<Vec<T>> {
-    let g = ConvGeometry::new("conv2d_backward_weight", input_shape, weight_shape, params, None)?;
+    let g = ConvGeometry::new(
+        "conv2d_backward_weight",
+        input_shape,
+        weight_shape,
+        params,
+        None,
+    )?;
     weight_grad(&g, input, grad_output)
 }
 
@@ -677,17 +746,28 @@ pub fn conv2d_backward_weight<T: Float>(
 pub fn conv_backward_bias<T: Float>(grad_output: &[T], output_shape: &[usize]) -> Result<Vec<T>> {
     let op = "conv_backward_bias";
     let [batch, channels, spatial @ ..] = output_shape else {
-        return Err(invalid(op, format!("output shape {output_shape:?} has no channel axis")));
+        return Err(invalid(
+            op,
+            format!("output shape {output_shape:?} has no channel axis"),
+        ));
     };
-    let plane = spatial.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+    let plane = spatial
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d));
     let len = plane.and_then(|p| p.checked_mul(*batch)?.checked_mul(*channels));
     let (Some(plane), Some(len)) = (plane, len) else {
-        return Err(invalid(op, format!("output shape {output_shape:?} overflows usize")));
+        return Err(invalid(
+            op,
+            format!("output shape {output_shape:?} overflows usize"),
+        ));
     };
     if grad_output.len() != len {
         return Err(invalid(
             op,
-            format!("grad_output has {} elements, shape {output_shape:?} needs {len}", grad_output.len()),
+            format!(
+                "grad_output has {} elements, shape {output_shape:?} needs {len}",
+                grad_output.len()
+            ),
         ));
     }
     let mut grad_bias = vec![T::zero(); *channels];
@@ -783,7 +863,13 @@ fn conv1d_geometry(
     weight_shape: [usize; 3],
     params: &Conv1dParams,
 ) -> Result<ConvGeometry> {
-    ConvGeometry::new(op, as_image(input_shape), as_image(weight_shape), &params.as_2d(), None)
+    ConvGeometry::new(
+        op,
+        as_image(input_shape),
+        as_image(weight_shape),
+        &params.as_2d(),
+        None,
+    )
 }
 
 /// `[batch, out_channels, out_len]` of `conv1d`, or why the shapes do not fit.
@@ -792,7 +878,8 @@ pub fn conv1d_output_shape(
     weight_shape: [usize; 3],
     params: &Conv1dParams,
 ) -> Result<[usize; 3]> {
-    let [n, o, _, len] = conv1d_geometry("conv1d", input_shape, weight_shape, params)?.output_shape();
+    let [n, o, _, len] =
+        conv1d_geometry("conv1d", input_shape, weight_shape, params)?.output_shape();
     Ok([n, o, len])
 }
 
@@ -806,7 +893,12 @@ pub fn conv1d<T: Float>(
     bias: Option<&[T]>,
     params: &Conv1dParams,
 ) -> Result<Vec<T>> {
-    forward(&conv1d_geometry("conv1d", input_shape, weight_shape, params)?, input, weight, bias)
+    forward(
+        &conv1d_geometry("conv1d", input_shape, weight_shape, params)?,
+        input,
+        weight,
+        bias,
+    )
 }
 
 /// The gradient of `conv1d` with respect to its input.
@@ -869,7 +961,11 @@ pub(crate) mod tests {
         [1, 2, 3]
             .into_iter()
             .map(|threads| {
-                rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(&f)
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap()
+                    .install(&f)
             })
             .collect()
     }
@@ -882,7 +978,10 @@ pub(crate) mod tests {
         assert_eq!(got.len(), want.len(), "{what}: length");
         let scale = want.iter().fold(1.0f64, |m, v| m.max(v.abs()));
         for (i, (g, w)) in got.iter().zip(want).enumerate() {
-            assert!((g - w).abs() <= tol * scale, "{what}[{i}]: got {g}, want {w}");
+            assert!(
+                (g - w).abs() <= tol * scale,
+                "{what}[{i}]: got {g}, want {w}"
+            );
         }
     }
 
@@ -903,7 +1002,14 @@ pub(crate) mod tests {
     }
 
     /// Straight from the definition: the padded-input position a tap reads, if it is inside.
-    fn tap(o: usize, k: usize, stride: usize, pad: usize, dilation: usize, len: usize) -> Option<usize> {
+    fn tap(
+        o: usize,
+        k: usize,
+        stride: usize,
+        pad: usize,
+        dilation: usize,
+        len: usize,
+    ) -> Option<usize> {
         let pos = (o * stride + k * dilation) as isize - pad as isize;
         (0..len as isize).contains(&pos).then_some(pos as usize)
     }
@@ -913,40 +1019,11 @@ pub(crate) mod tests {
         (span >= 0).then(|| span as usize / stride + 1)
     }
 
-    /// Every (output element, input element, weight element) triple that conv2d multiplies.
-    fn conv_triples(
-        xs: [usize; 4],
-        ws: [usize; 4],
-        p: &Conv2dParams,
-    ) -> Option<([usize; 4], Vec<(usize, usize, usize)>)> {
-        let ho = conv_len(xs[2], ws[2], p.stride[0], p.padding[0], p.dilation[0])?;
-        let wo = conv_len(xs[3], ws[3], p.stride[1], p.padding[1], p.dilation[1])?;
-        let ys = [xs[0], ws[0], ho, wo];
-        let mut triples = Vec::new();
-        let out_per_group = ws[0] / p.groups;
-        for n in 0..xs[0] {
-            for o in 0..ws[0] {
-                for (oy, ox) in (0..ho).flat_map(|a| (0..wo).map(move |b| (a, b))) {
-                    for c in 0..ws[1] {
-                        let ic = o / out_per_group * ws[1] + c;
-                        for ky in 0..ws[2] {
-                            for kx in 0..ws[3] {
-                                let iy = tap(oy, ky, p.stride[0], p.padding[0], p.dilation[0], xs[2]);
-                                let ix = tap(ox, kx, p.stride[1], p.padding[1], p.dilation[1], xs[3]);
-                                if let (Some(iy), Some(ix)) = (iy, ix) {
-                                    triples.push((
-                                        at(ys, n, o, oy, ox),
-                                        at(xs, n, ic, iy, ix),
-                                        at(ws, o, c, ky, kx),
-                                    ));
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        Some((ys, triples))
+    /// One product of a convolution: output element `y` accumulates `x[x] · w[w]`.
+    struct Term {
+        y: usize,
+        x: usize,
+        w: usize,
     }
 
     struct Naive {
@@ -956,7 +1033,34 @@ pub(crate) mod tests {
         grad_weight: Vec<f64>,
     }
 
-    /// The naive conv2d and its gradients for `grad_output`, from the triples.
+    /// The bilinear map given by its terms, and its gradients for `grad_output`.
+    fn naive_eval(
+        x: &[f64],
+        w: &[f64],
+        out_shape: [usize; 4],
+        terms: &[Term],
+        grad_output: impl FnOnce(usize) -> Vec<f64>,
+    ) -> Naive {
+        let mut output = vec![0.0; out_shape.iter().product()];
+        for t in terms {
+            output[t.y] += x[t.x] * w[t.w];
+        }
+        let dy = grad_output(output.len());
+        let (mut grad_input, mut grad_weight) = (vec![0.0; x.len()], vec![0.0; w.len()]);
+        for t in terms {
+            grad_input[t.x] += dy[t.y] * w[t.w];
+            grad_weight[t.w] += dy[t.y] * x[t.x];
+        }
+        Naive {
+            out_shape,
+            output,
+            grad_input,
+            grad_weight,
+        }
+    }
+
+    /// The naive conv2d: output `(n, o, oy, ox)` sums `x(n, c, oy·s − p + ky·d, ...) ·
+    /// w(o, c, ky, kx)` over the input channels `c` of the group of `o` and the kernel.
     fn naive_conv2d(
         x: &[f64],
         xs: [usize; 4],
@@ -965,22 +1069,41 @@ pub(crate) mod tests {
         p: &Conv2dParams,
         grad_output: impl FnOnce(usize) -> Vec<f64>,
     ) -> Option<Naive> {
-        let (ys, triples) = conv_triples(xs, ws, p)?;
-        let mut output = vec![0.0; ys.iter().product()];
-        for &(yi, xi, wi) in &triples {
-            output[yi] += x[xi] * w[wi];
+        let ho = conv_len(xs[2], ws[2], p.stride[0], p.padding[0], p.dilation[0])?;
+        let wo = conv_len(xs[3], ws[3], p.stride[1], p.padding[1], p.dilation[1])?;
+        let ys = [xs[0], ws[0], ho, wo];
+        let mut terms = Vec::new();
+        let out_per_group = ws[0] / p.groups;
+        for n in 0..xs[0] {
+            for o in 0..ws[0] {
+                for (oy, ox) in (0..ho).flat_map(|a| (0..wo).map(move |b| (a, b))) {
+                    for c in 0..ws[1] {
+                        let ic = o / out_per_group * ws[1] + c;
+                        for ky in 0..ws[2] {
+                            for kx in 0..ws[3] {
+                                let iy =
+                                    tap(oy, ky, p.stride[0], p.padding[0], p.dilation[0], xs[2]);
+                                let ix =
+                                    tap(ox, kx, p.stride[1], p.padding[1], p.dilation[1], xs[3]);
+                                if let (Some(iy), Some(ix)) = (iy, ix) {
+                                    terms.push(Term {
+                                        y: at(ys, n, o, oy, ox),
+                                        x: at(xs, n, ic, iy, ix),
+                                        w: at(ws, o, c, ky, kx),
+                                    });
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
-        let dy = grad_output(output.len());
-        let (mut grad_input, mut grad_weight) = (vec![0.0; x.len()], vec![0.0; w.len()]);
-        for &(yi, xi, wi) in &triples {
-            grad_input[xi] += dy[yi] * w[wi];
-            grad_weight[wi] += dy[yi] * x[xi];
-        }
-        Some(Naive { out_shape: ys, output, grad_input, grad_weight })
+        Some(naive_eval(x, w, ys, &terms, grad_output))
     }
 
-    /// The naive transposed convolution: every input element scatters `x · w` to the output
-    /// positions `oy = iy·s − p + ky·d`. Returns output and gradients for `grad_output`.
+    /// The naive transposed convolution: every input element `(n, c, iy, ix)` scatters
+    /// `x · w(c, oc, ky, kx)` to output `(n, o, iy·s − p + ky·d, ...)`, `o` the `oc`-th output
+    /// channel of the group of `c`.
     fn naive_conv_transpose2d(
         x: &[f64],
         xs: [usize; 4],
@@ -997,7 +1120,7 @@ pub(crate) mod tests {
         };
         let ys = [xs[0], ws[1] * p.groups, out_len(0)?, out_len(1)?];
         let in_per_group = xs[1] / p.groups;
-        let mut triples = Vec::new();
+        let mut terms = Vec::new();
         for n in 0..xs[0] {
             for c in 0..xs[1] {
                 for (iy, ix) in (0..xs[2]).flat_map(|a| (0..xs[3]).map(move |b| (a, b))) {
@@ -1009,12 +1132,14 @@ pub(crate) mod tests {
                                     - p.padding[0] as isize;
                                 let ox = (ix * p.stride[1] + kx * p.dilation[1]) as isize
                                     - p.padding[1] as isize;
-                                if (0..ys[2] as isize).contains(&oy) && (0..ys[3] as isize).contains(&ox) {
-                                    triples.push((
-                                        at(ys, n, o, oy as usize, ox as usize),
-                                        at(xs, n, c, iy, ix),
-                                        at(ws, c, oc, ky, kx),
-                                    ));
+                                if (0..ys[2] as isize).contains(&oy)
+                                    && (0..ys[3] as isize).contains(&ox)
+                                {
+                                    terms.push(Term {
+                                        y: at(ys, n, o, oy as usize, ox as usize),
+                                        x: at(xs, n, c, iy, ix),
+                                        w: at(ws, c, oc, ky, kx),
+                                    });
                                 }
                             }
                         }
@@ -1022,17 +1147,7 @@ pub(crate) mod tests {
                 }
             }
         }
-        let mut output = vec![0.0; ys.iter().product()];
-        for &(yi, xi, wi) in &triples {
-            output[yi] += x[xi] * w[wi];
-        }
-        let dy = grad_output(output.len());
-        let (mut grad_input, mut grad_weight) = (vec![0.0; x.len()], vec![0.0; w.len()]);
-        for &(yi, xi, wi) in &triples {
-            grad_input[xi] += dy[yi] * w[wi];
-            grad_weight[wi] += dy[yi] * x[xi];
-        }
-        Some(Naive { out_shape: ys, output, grad_input, grad_weight })
+        Some(naive_eval(x, w, ys, &terms, grad_output))
     }
 
     fn naive_bias_grad(dy: &[f64], ys: [usize; 4]) -> Vec<f64> {
@@ -1062,8 +1177,18 @@ pub(crate) mod tests {
 
     fn random_case(rng: &mut Rng) -> Case {
         let groups = rng.int(1, 3);
-        let xs = [rng.int(0, 3), groups * rng.int(1, 2), rng.int(1, 7), rng.int(1, 7)];
-        let ws = [groups * rng.int(1, 2), xs[1] / groups, rng.int(1, 4), rng.int(1, 4)];
+        let xs = [
+            rng.int(0, 3),
+            groups * rng.int(1, 2),
+            rng.int(1, 7),
+            rng.int(1, 7),
+        ];
+        let ws = [
+            groups * rng.int(1, 2),
+            xs[1] / groups,
+            rng.int(1, 4),
+            rng.int(1, 4),
+        ];
         let params = Conv2dParams {
             stride: [rng.int(1, 3), rng.int(1, 3)],
             padding: [rng.int(0, 2), rng.int(0, 2)],
@@ -1084,7 +1209,10 @@ pub(crate) mod tests {
             dy = rng.values(len);
             dy.clone()
         }) else {
-            assert!(conv2d(&x, xs, &w, ws, None, &p).is_err(), "{xs:?} {ws:?} {p:?} must fail");
+            assert!(
+                conv2d(&x, xs, &w, ws, None, &p).is_err(),
+                "{xs:?} {ws:?} {p:?} must fail"
+            );
             return;
         };
         let what = format!("{xs:?} {ws:?} {p:?}");
@@ -1097,16 +1225,36 @@ pub(crate) mod tests {
         let dx = conv2d_backward_input(&dy, &w, xs, ws, &p).unwrap();
         assert_close(&dx, &naive.grad_input, 1e-12, &format!("grad_input {what}"));
         let dw = conv2d_backward_weight(&dy, &x, xs, ws, &p).unwrap();
-        assert_close(&dw, &naive.grad_weight, 1e-12, &format!("grad_weight {what}"));
+        assert_close(
+            &dw,
+            &naive.grad_weight,
+            1e-12,
+            &format!("grad_weight {what}"),
+        );
         let db = conv_backward_bias(&dy, &ys).unwrap();
-        assert_close(&db, &naive_bias_grad(&dy, ys), 1e-12, &format!("grad_bias {what}"));
+        assert_close(
+            &db,
+            &naive_bias_grad(&dy, ys),
+            1e-12,
+            &format!("grad_bias {what}"),
+        );
 
         let y32 = conv2d(&to_f32(&x), xs, &to_f32(&w), ws, Some(&to_f32(&bias)), &p).unwrap();
         assert_close(&to_f64(&y32), &want, 1e-5, &format!("conv2d f32 {what}"));
         let dx32 = conv2d_backward_input(&to_f32(&dy), &to_f32(&w), xs, ws, &p).unwrap();
-        assert_close(&to_f64(&dx32), &naive.grad_input, 1e-5, &format!("grad_input f32 {what}"));
+        assert_close(
+            &to_f64(&dx32),
+            &naive.grad_input,
+            1e-5,
+            &format!("grad_input f32 {what}"),
+        );
         let dw32 = conv2d_backward_weight(&to_f32(&dy), &to_f32(&x), xs, ws, &p).unwrap();
-        assert_close(&to_f64(&dw32), &naive.grad_weight, 1e-5, &format!("grad_weight f32 {what}"));
+        assert_close(
+            &to_f64(&dw32),
+            &naive.grad_weight,
+            1e-5,
+            &format!("grad_weight f32 {what}"),
+        );
     }
 
     #[test]
@@ -1129,24 +1277,76 @@ pub(crate) mod tests {
         };
         let cases = [
             // Pointwise (the no-im2col path), with groups, batch 1 and an empty batch.
-            Case { xs: [2, 4, 5, 3], ws: [6, 2, 1, 1], params: p(1, 0, 1, 2) },
-            Case { xs: [1, 3, 4, 4], ws: [5, 3, 1, 1], params: p(1, 0, 1, 1) },
-            Case { xs: [0, 3, 4, 4], ws: [5, 3, 1, 1], params: p(1, 0, 1, 1) },
-            Case { xs: [0, 3, 4, 4], ws: [5, 3, 3, 3], params: p(1, 1, 1, 1) },
+            Case {
+                xs: [2, 4, 5, 3],
+                ws: [6, 2, 1, 1],
+                params: p(1, 0, 1, 2),
+            },
+            Case {
+                xs: [1, 3, 4, 4],
+                ws: [5, 3, 1, 1],
+                params: p(1, 0, 1, 1),
+            },
+            Case {
+                xs: [0, 3, 4, 4],
+                ws: [5, 3, 1, 1],
+                params: p(1, 0, 1, 1),
+            },
+            Case {
+                xs: [0, 3, 4, 4],
+                ws: [5, 3, 3, 3],
+                params: p(1, 1, 1, 1),
+            },
             // 1×1 kernels that are not pointwise: strided and padded.
-            Case { xs: [2, 2, 5, 5], ws: [3, 2, 1, 1], params: p(2, 0, 1, 1) },
-            Case { xs: [2, 2, 3, 3], ws: [3, 2, 1, 1], params: p(1, 1, 1, 1) },
+            Case {
+                xs: [2, 2, 5, 5],
+                ws: [3, 2, 1, 1],
+                params: p(2, 0, 1, 1),
+            },
+            Case {
+                xs: [2, 2, 3, 3],
+                ws: [3, 2, 1, 1],
+                params: p(1, 1, 1, 1),
+            },
             // Kernel equal to the (padded) input: a 1×1 output.
-            Case { xs: [2, 2, 4, 3], ws: [3, 2, 4, 3], params: p(1, 0, 1, 1) },
-            Case { xs: [2, 2, 2, 2], ws: [3, 2, 4, 4], params: p(1, 1, 1, 1) },
-            Case { xs: [1, 1, 3, 3], ws: [1, 1, 2, 2], params: p(1, 0, 2, 1) },
+            Case {
+                xs: [2, 2, 4, 3],
+                ws: [3, 2, 4, 3],
+                params: p(1, 0, 1, 1),
+            },
+            Case {
+                xs: [2, 2, 2, 2],
+                ws: [3, 2, 4, 4],
+                params: p(1, 1, 1, 1),
+            },
+            Case {
+                xs: [1, 1, 3, 3],
+                ws: [1, 1, 2, 2],
+                params: p(1, 0, 2, 1),
+            },
             // One past the padded input: an error.
-            Case { xs: [1, 1, 3, 3], ws: [1, 1, 4, 4], params: p(1, 0, 1, 1) },
+            Case {
+                xs: [1, 1, 3, 3],
+                ws: [1, 1, 4, 4],
+                params: p(1, 0, 1, 1),
+            },
             // Depthwise, strided, dilated and padded at once.
-            Case { xs: [3, 4, 9, 8], ws: [8, 1, 3, 3], params: p(2, 2, 2, 4) },
+            Case {
+                xs: [3, 4, 9, 8],
+                ws: [8, 1, 3, 3],
+                params: p(2, 2, 2, 4),
+            },
             // Zero output channels and zero input channels per group.
-            Case { xs: [2, 3, 4, 4], ws: [0, 3, 3, 3], params: p(1, 1, 1, 1) },
-            Case { xs: [2, 0, 4, 4], ws: [2, 0, 3, 3], params: p(1, 1, 1, 1) },
+            Case {
+                xs: [2, 3, 4, 4],
+                ws: [0, 3, 3, 3],
+                params: p(1, 1, 1, 1),
+            },
+            Case {
+                xs: [2, 0, 4, 4],
+                ws: [2, 0, 3, 3],
+                params: p(1, 1, 1, 1),
+            },
         ];
         for case in &cases {
             check_conv2d_case(case, &mut rng);
@@ -1158,7 +1358,9 @@ pub(crate) mod tests {
         let mut rng = Rng::new(3);
         for _ in 0..100 {
             let Case { xs, ws, params: p } = random_case(&mut rng);
-            let Ok(ys) = conv2d_output_shape(xs, ws, &p) else { continue };
+            let Ok(ys) = conv2d_output_shape(xs, ws, &p) else {
+                continue;
+            };
             let x = rng.values(xs.iter().product());
             let w = rng.values(ws.iter().product());
             let dy = rng.values(ys.iter().product());
@@ -1177,7 +1379,12 @@ pub(crate) mod tests {
     fn conv2d_gradients_match_finite_differences() {
         let mut rng = Rng::new(4);
         let (xs, ws) = ([2, 4, 6, 5], [4, 2, 3, 2]);
-        let p = Conv2dParams { stride: [2, 1], padding: [1, 1], dilation: [1, 2], groups: 2 };
+        let p = Conv2dParams {
+            stride: [2, 1],
+            padding: [1, 1],
+            dilation: [1, 2],
+            groups: 2,
+        };
         let x = rng.values(xs.iter().product());
         let w = rng.values(ws.iter().product());
         let b = rng.values(ws[0]);
@@ -1200,15 +1407,27 @@ pub(crate) mod tests {
         };
         for i in [0, 7, 100, x.len() - 1] {
             let fd = central(&|d| loss(&moved(&x, i, d), &w, &b));
-            assert!((fd - dx[i]).abs() < 1e-6 * (1.0 + fd.abs()), "dx[{i}]: {fd} vs {}", dx[i]);
+            assert!(
+                (fd - dx[i]).abs() < 1e-6 * (1.0 + fd.abs()),
+                "dx[{i}]: {fd} vs {}",
+                dx[i]
+            );
         }
         for i in [0, 5, w.len() - 1] {
             let fd = central(&|d| loss(&x, &moved(&w, i, d), &b));
-            assert!((fd - dw[i]).abs() < 1e-6 * (1.0 + fd.abs()), "dw[{i}]: {fd} vs {}", dw[i]);
+            assert!(
+                (fd - dw[i]).abs() < 1e-6 * (1.0 + fd.abs()),
+                "dw[{i}]: {fd} vs {}",
+                dw[i]
+            );
         }
-        for i in 0..b.len() {
+        for (i, &db_i) in db.iter().enumerate() {
             let fd = central(&|d| loss(&x, &w, &moved(&b, i, d)));
-            assert!((fd - db[i]).abs() < 1e-6 * (1.0 + fd.abs()), "db[{i}]: {fd} vs {}", db[i]);
+            assert!(
+                (fd - db_i).abs() < 1e-6 * (1.0 + fd.abs()),
+                "db[{i}]: {fd} vs {}",
+                db_i
+            );
         }
     }
 
@@ -1217,7 +1436,12 @@ pub(crate) mod tests {
         let mut rng = Rng::new(5);
         for _ in 0..200 {
             let groups = rng.int(1, 3);
-            let xs = [rng.int(0, 2), groups * rng.int(1, 2), rng.int(1, 5), rng.int(1, 5)];
+            let xs = [
+                rng.int(0, 2),
+                groups * rng.int(1, 2),
+                rng.int(1, 5),
+                rng.int(1, 5),
+            ];
             let ws = [xs[1], rng.int(1, 2), rng.int(1, 3), rng.int(1, 3)];
             let stride = [rng.int(1, 3), rng.int(1, 3)];
             let dilation = [rng.int(1, 2), rng.int(1, 2)];
@@ -1240,11 +1464,18 @@ pub(crate) mod tests {
                 dy.clone()
             });
             let Some(naive) = naive.filter(|_| padding_ok) else {
-                assert!(conv_transpose2d(&x, xs, &w, ws, None, &p).is_err(), "{what} must fail");
+                assert!(
+                    conv_transpose2d(&x, xs, &w, ws, None, &p).is_err(),
+                    "{what} must fail"
+                );
                 continue;
             };
             let ys = naive.out_shape;
-            assert_eq!(conv_transpose2d_output_shape(xs, ws, &p).unwrap(), ys, "{what}");
+            assert_eq!(
+                conv_transpose2d_output_shape(xs, ws, &p).unwrap(),
+                ys,
+                "{what}"
+            );
             let mut want = naive.output.clone();
             add_bias(&mut want, ys, &bias);
             let y = conv_transpose2d(&x, xs, &w, ws, Some(&bias), &p).unwrap();
@@ -1252,9 +1483,19 @@ pub(crate) mod tests {
             let dx = conv_transpose2d_backward_input(&dy, &w, xs, ws, &p).unwrap();
             assert_close(&dx, &naive.grad_input, 1e-12, &format!("grad_input {what}"));
             let dw = conv_transpose2d_backward_weight(&dy, &x, xs, ws, &p).unwrap();
-            assert_close(&dw, &naive.grad_weight, 1e-12, &format!("grad_weight {what}"));
+            assert_close(
+                &dw,
+                &naive.grad_weight,
+                1e-12,
+                &format!("grad_weight {what}"),
+            );
             let db = conv_backward_bias(&dy, &ys).unwrap();
-            assert_close(&db, &naive_bias_grad(&dy, ys), 1e-12, &format!("grad_bias {what}"));
+            assert_close(
+                &db,
+                &naive_bias_grad(&dy, ys),
+                1e-12,
+                &format!("grad_bias {what}"),
+            );
         }
     }
 
@@ -1291,7 +1532,12 @@ pub(crate) mod tests {
             let [n, o, _, len] = naive.out_shape;
             assert_eq!(conv1d_output_shape(xs, ws, &p).unwrap(), [n, o, len]);
             let what = format!("{xs:?} {ws:?} {p:?}");
-            assert_close(&conv1d(&x, xs, &w, ws, None, &p).unwrap(), &naive.output, 1e-12, &what);
+            assert_close(
+                &conv1d(&x, xs, &w, ws, None, &p).unwrap(),
+                &naive.output,
+                1e-12,
+                &what,
+            );
             let dx = conv1d_backward_input(&dy, &w, xs, ws, &p).unwrap();
             assert_close(&dx, &naive.grad_input, 1e-12, &what);
             let dw = conv1d_backward_weight(&dy, &x, xs, ws, &p).unwrap();
@@ -1300,7 +1546,12 @@ pub(crate) mod tests {
     }
 
     /// All conv kernels on one shape, as bits, for comparing thread counts.
-    fn all_kernel_bits<T: Float>(rng_seed: u64, xs: [usize; 4], ws: [usize; 4], p: &Conv2dParams) -> Vec<Vec<u64>> {
+    fn all_kernel_bits<T: Float>(
+        rng_seed: u64,
+        xs: [usize; 4],
+        ws: [usize; 4],
+        p: &Conv2dParams,
+    ) -> Vec<Vec<u64>> {
         let mut rng = Rng::new(rng_seed);
         let cast = |v: Vec<f64>| v.into_iter().map(T::from_f64).collect::<Vec<T>>();
         let ys = conv2d_output_shape(xs, ws, p).unwrap();
@@ -1316,7 +1567,10 @@ pub(crate) mod tests {
             groups: p.groups,
         };
         // The transposed convolution of dy (shape ys) has the shape of x back.
-        assert_eq!(conv_transpose2d_output_shape(ys, ws, &tp).unwrap()[1..], xs[1..]);
+        assert_eq!(
+            conv_transpose2d_output_shape(ys, ws, &tp).unwrap()[1..],
+            xs[1..]
+        );
         on_pools(|| {
             vec![
                 bits(&conv2d(&x, xs, &w, ws, Some(&b), p).unwrap()),
@@ -1334,7 +1588,11 @@ pub(crate) mod tests {
 
     #[test]
     fn results_are_bit_identical_across_thread_counts() {
-        let p = |padding, groups| Conv2dParams { padding: [padding; 2], groups, ..Default::default() };
+        let p = |padding, groups| Conv2dParams {
+            padding: [padding; 2],
+            groups,
+            ..Default::default()
+        };
         let shapes = [
             // Batch 1 and large enough that gemm runs its own threads (m·n·k well above its
             // threading threshold), for the forward, input and weight gradients.
@@ -1346,11 +1604,17 @@ pub(crate) mod tests {
             ([3, 8, 12, 12], [16, 8, 3, 3], p(1, 1)),
         ];
         for (xs, ws, params) in shapes {
-            for results in [all_kernel_bits::<f32>(7, xs, ws, &params), all_kernel_bits::<f64>(7, xs, ws, &params)] {
+            for results in [
+                all_kernel_bits::<f32>(7, xs, ws, &params),
+                all_kernel_bits::<f64>(7, xs, ws, &params),
+            ] {
                 let per_pool = results.len() / 3;
                 let (one, rest) = results.split_at(per_pool);
                 for other in rest.chunks(per_pool) {
-                    assert!(one == other, "{xs:?} {ws:?}: results depend on the thread count");
+                    assert!(
+                        one == other,
+                        "{xs:?} {ws:?}: results depend on the thread count"
+                    );
                 }
             }
         }
@@ -1361,15 +1625,27 @@ pub(crate) mod tests {
         let x = vec![0f32; 2 * 4 * 5 * 5];
         let w = vec![0f32; 6 * 2 * 3 * 3];
         let (xs, ws) = ([2, 4, 5, 5], [6, 2, 3, 3]);
-        let good = Conv2dParams { groups: 2, ..Default::default() };
+        let good = Conv2dParams {
+            groups: 2,
+            ..Default::default()
+        };
         assert!(conv2d(&x, xs, &w, ws, None, &good).is_ok());
         let bad_params = [
-            Conv2dParams { stride: [0, 1], ..good },
-            Conv2dParams { dilation: [1, 0], ..good },
+            Conv2dParams {
+                stride: [0, 1],
+                ..good
+            },
+            Conv2dParams {
+                dilation: [1, 0],
+                ..good
+            },
             Conv2dParams { groups: 0, ..good },
             Conv2dParams { groups: 3, ..good },
             Conv2dParams { groups: 1, ..good },
-            Conv2dParams { dilation: [3, 1], ..good },
+            Conv2dParams {
+                dilation: [3, 1],
+                ..good
+            },
         ];
         for p in &bad_params {
             assert!(conv2d(&x, xs, &w, ws, None, p).is_err(), "{p:?}");
@@ -1385,26 +1661,86 @@ pub(crate) mod tests {
         assert!(conv_backward_bias(&x, &[2, 4, 5]).is_err());
         assert!(conv_backward_bias(&x, &[2]).is_err());
         // Zero-size kernels and shapes whose element counts overflow.
-        assert!(conv2d(&[0f32; 0], [1, 1, 3, 3], &[], [1, 1, 0, 3], None, &Default::default()).is_err());
+        assert!(conv2d(
+            &[0f32; 0],
+            [1, 1, 3, 3],
+            &[],
+            [1, 1, 0, 3],
+            None,
+            &Default::default()
+        )
+        .is_err());
         let huge = usize::MAX / 2;
-        assert!(conv2d(&[0f32; 0], [0, huge, huge, 3], &[], [1, huge, 1, 1], None, &Default::default()).is_err());
-        let far = Conv2dParams { padding: [huge, 0], ..Default::default() };
+        assert!(conv2d(
+            &[0f32; 0],
+            [0, huge, huge, 3],
+            &[],
+            [1, huge, 1, 1],
+            None,
+            &Default::default()
+        )
+        .is_err());
+        let far = Conv2dParams {
+            padding: [huge, 0],
+            ..Default::default()
+        };
         assert!(conv2d(&[0f32; 0], [0, 1, 3, 3], &[0.0], [1, 1, 1, 1], None, &far).is_err());
         assert!(conv_backward_bias(&[0f32; 0], &[huge, huge, 4]).is_err());
+        // A stride far beyond the input keeps the first window only.
+        let tiny = [1.0f32, 2.0, 3.0, 4.0];
+        let far = Conv2dParams {
+            stride: [usize::MAX; 2],
+            ..Default::default()
+        };
+        assert_eq!(
+            conv2d(&tiny, [1, 1, 2, 2], &[2.0], [1, 1, 1, 1], None, &far).unwrap(),
+            [2.0]
+        );
+        let dx = conv2d_backward_input(&[1.0f32], &[2.0], [1, 1, 2, 2], [1, 1, 1, 1], &far);
+        assert_eq!(dx.unwrap(), [2.0, 0.0, 0.0, 0.0]);
         // Transposed convolution: output_padding not below stride or dilation, channel mismatch.
-        let tp = ConvTranspose2dParams { stride: [2, 2], output_padding: [2, 0], ..Default::default() };
+        let tp = ConvTranspose2dParams {
+            stride: [2, 2],
+            output_padding: [2, 0],
+            ..Default::default()
+        };
         let wt = vec![0f32; 4 * 3 * 3 * 3];
         assert!(conv_transpose2d(&x, xs, &wt, [4, 3, 3, 3], None, &tp).is_err());
-        let tp = ConvTranspose2dParams { output_padding: [1, 0], ..tp };
+        let tp = ConvTranspose2dParams {
+            output_padding: [1, 0],
+            ..tp
+        };
         assert!(conv_transpose2d(&x, xs, &wt, [4, 3, 3, 3], None, &tp).is_ok());
         assert!(conv_transpose2d(&x, xs, &wt, [3, 4, 3, 3], None, &tp).is_err());
-        let tp = ConvTranspose2dParams { padding: [9, 0], ..tp };
+        let tp = ConvTranspose2dParams {
+            padding: [9, 0],
+            ..tp
+        };
         assert!(conv_transpose2d(&x, xs, &wt, [4, 3, 3, 3], None, &tp).is_err());
         // conv1d.
-        let p1 = Conv1dParams { stride: 0, ..Default::default() };
+        let p1 = Conv1dParams {
+            stride: 0,
+            ..Default::default()
+        };
         assert!(conv1d(&[0f32; 6], [1, 2, 3], &[0.0; 4], [2, 2, 1], None, &p1).is_err());
-        assert!(conv1d(&[0f32; 6], [1, 2, 3], &[0.0; 8], [2, 2, 2], None, &Default::default()).is_ok());
-        assert!(conv1d(&[0f32; 6], [1, 2, 3], &[0.0; 16], [2, 2, 4], None, &Default::default()).is_err());
+        assert!(conv1d(
+            &[0f32; 6],
+            [1, 2, 3],
+            &[0.0; 8],
+            [2, 2, 2],
+            None,
+            &Default::default()
+        )
+        .is_ok());
+        assert!(conv1d(
+            &[0f32; 6],
+            [1, 2, 3],
+            &[0.0; 16],
+            [2, 2, 4],
+            None,
+            &Default::default()
+        )
+        .is_err());
     }
 
     /// CPU time consumed by the calling thread so far, in seconds (Linux; kept current only at
@@ -1437,9 +1773,18 @@ pub(crate) mod tests {
     #[test]
     #[ignore]
     fn bench_conv2d_layers() {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
-        let p = Conv2dParams { padding: [1, 1], ..Default::default() };
-        for (xs, ws) in [([64, 1, 28, 28], [32, 1, 3, 3]), ([64, 32, 14, 14], [64, 32, 3, 3])] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let p = Conv2dParams {
+            padding: [1, 1],
+            ..Default::default()
+        };
+        for (xs, ws) in [
+            ([64, 1, 28, 28], [32, 1, 3, 3]),
+            ([64, 32, 14, 14], [64, 32, 3, 3]),
+        ] {
             let mut rng = Rng::new(8);
             let ys = conv2d_output_shape(xs, ws, &p).unwrap();
             let x = to_f32(&rng.values(xs.iter().product()));
@@ -1451,7 +1796,9 @@ pub(crate) mod tests {
                 [
                     seconds_per_call(&|| drop(conv2d(&x, xs, &w, ws, Some(&b), &p).unwrap())),
                     seconds_per_call(&|| drop(conv2d_backward_input(&dy, &w, xs, ws, &p).unwrap())),
-                    seconds_per_call(&|| drop(conv2d_backward_weight(&dy, &x, xs, ws, &p).unwrap())),
+                    seconds_per_call(&|| {
+                        drop(conv2d_backward_weight(&dy, &x, xs, ws, &p).unwrap())
+                    }),
                     seconds_per_call(&|| drop(conv_backward_bias(&dy, &ys).unwrap())),
                 ]
             });
@@ -1468,88 +1815,5 @@ pub(crate) mod tests {
                 (forward + grad_input + grad_weight + grad_bias) * 1e3
             );
         }
-    }
-}
-
-#[cfg(test)]
-mod scratch {
-    use super::*;
-    fn best(f: &mut dyn FnMut()) -> f64 {
-        (0..20).map(|_| { let s = std::time::Instant::now(); f(); s.elapsed().as_secs_f64() }).fold(f64::INFINITY, f64::min)
-    }
-    #[test]
-    #[ignore]
-    fn scratch_gemm() {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
-        pool.install(|| {
-        for &(m, n, k, reps) in &[(64usize, 196usize, 288usize, 64usize), (64, 784, 288, 16), (64, 196*16, 288, 4), (512, 512, 512, 1), (32, 784, 9, 64), (32,9,784,64), (9, 32, 784, 64), (288, 196, 64, 64), (64, 288, 196, 64)] {
-            let a = vec![1.0f32; m * k];
-            let b = vec![1.0f32; k * n];
-            let mut c = vec![0.0f32; m * n];
-            let t = best(&mut || for _ in 0..reps { gemm(MatMut::row_major(&mut c, 0, m, n), false, MatRef::row_major(&a, 0, m, k), MatRef::row_major(&b, 0, k, n), 1).unwrap() });
-            println!("gemm {m}x{n}x{k} x{reps}: {:.3} ms, {:.1} GFLOP/s", t*1e3, 2.0*(m*n*k*reps) as f64 / t * 1e-9);
-        }
-        for &(o, ckk, hw, reps) in &[(64usize, 288usize, 196usize, 64usize), (64, 288, 784, 16), (32, 9, 784, 64), (32, 9, 3136, 16)] {
-            let dy = vec![1.0f32; o * hw];
-            let col = vec![1.0f32; ckk * hw];
-            let colt = vec![1.0f32; ckk * hw];
-            let mut dw = vec![0.0f32; o * ckk];
-            let ta = best(&mut || for _ in 0..reps { gemm(MatMut::row_major(&mut dw, 0, o, ckk), true, MatRef::row_major(&dy, 0, o, hw), MatRef::row_major(&col, 0, ckk, hw).t(), 1).unwrap() });
-            let tb = best(&mut || for _ in 0..reps { gemm(MatMut::row_major(&mut dw, 0, o, ckk), true, MatRef::row_major(&dy, 0, o, hw), MatRef::row_major(&colt, 0, hw, ckk), 1).unwrap() });
-            println!("dw {o}x{ckk}x{hw} x{reps}: colT view {:.3} ms, im2row layout {:.3} ms", ta*1e3, tb*1e3);
-        }
-        let g = ConvGeometry::new("x", [64, 32, 14, 14], [64, 32, 3, 3], &Conv2dParams{padding:[1,1], ..Default::default()}, None).unwrap();
-        let x = vec![1.0f32; 64*32*196];
-        let plan = g.tap_plan();
-        let mut buf = Vec::new();
-        let t = best(&mut || for n in 0..64 { let c = g.columns(&plan, &x[n*32*196..(n+1)*32*196], &mut buf); std::hint::black_box(c); });
-        println!("im2col B: {:.3} ms", t*1e3);
-        let col = vec![1.0f32; g.col_len];
-        let mut dx = vec![0.0f32; 32*196];
-        let t = best(&mut || for _ in 0..64 { g.add_columns_to_input(&plan, &col, &mut dx); std::hint::black_box(&dx); });
-        println!("col2im B: {:.3} ms", t*1e3);
-        });
-    }
-}
-#[cfg(test)]
-mod scratch2 {
-    use super::*;
-    #[test]
-    #[ignore]
-    fn scratch_im2col_loop() {
-        let g = ConvGeometry::new("x", [64, 32, 14, 14], [64, 32, 3, 3], &Conv2dParams{padding:[1,1], ..Default::default()}, None).unwrap();
-        let x = vec![1.0f32; 64*32*196];
-        let plan = g.tap_plan();
-        let mut buf = Vec::new();
-        let col = vec![1.0f32; g.col_len];
-        let mut dx = vec![0.0f32; 32*196];
-        let which = std::env::var("SCRATCH").unwrap_or_default();
-        for _ in 0..100 { for n in 0..64 {
-            if which == "im2col" { let c = g.columns(&plan, &x[n*32*196..(n+1)*32*196], &mut buf); std::hint::black_box(c); }
-            if which == "col2im" { g.add_columns_to_input(&plan, &col, &mut dx); std::hint::black_box(&dx); }
-        } }
-    }
-}
-#[cfg(test)]
-mod scratch3 {
-    use super::*;
-    #[test]
-    #[ignore]
-    fn scratch_shape_b() {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
-        let p = Conv2dParams { padding: [1, 1], ..Default::default() };
-        let (xs, ws) = ([64, 32, 14, 14], [64, 32, 3, 3]);
-        let ys = conv2d_output_shape(xs, ws, &p).unwrap();
-        let x = vec![0.5f32; xs.iter().product()];
-        let w = vec![0.5f32; ws.iter().product()];
-        let dy = vec![0.5f32; ys.iter().product()];
-        let which = std::env::var("SCRATCH").unwrap_or_default();
-        pool.install(|| for _ in 0..100 {
-            match which.as_str() {
-                "fwd" => drop(conv2d(&x, xs, &w, ws, None, &p).unwrap()),
-                "in" => drop(conv2d_backward_input(&dy, &w, xs, ws, &p).unwrap()),
-                _ => drop(conv2d_backward_weight(&dy, &x, xs, ws, &p).unwrap()),
-            }
-        });
     }
 }

@@ -64,7 +64,7 @@ impl SplitMix64 {
 pub fn round_to(v: f64, dtype: DType) -> f64 {
     match dtype {
         DType::F32 => v as f32 as f64,
-        DType::I64 => v.round(),
+        DType::I64 => v.round() + 0.0, // (no negative zero)
         DType::Bool => (v != 0.0) as u8 as f64,
         _ => v,
     }
@@ -94,7 +94,8 @@ pub fn ravel(idx: &[usize], dims: &[usize]) -> usize {
     lin
 }
 
-/// A tensor of `dtype` (f32 or f64 or i64 or bool) from f64 values in row-major order.
+/// A tensor of `dtype` from f64 values in row-major order (f16/bf16: exactly representable
+/// values only).
 pub fn tensor(values: &[f64], dims: &[usize], dtype: DType) -> Tensor {
     match dtype {
         DType::F32 => {
@@ -110,7 +111,21 @@ pub fn tensor(values: &[f64], dims: &[usize], dtype: DType) -> Tensor {
             let v: Vec<bool> = values.iter().map(|&x| x != 0.0).collect();
             Tensor::from_vec(v, dims.to_vec()).unwrap()
         }
-        other => panic!("test helper does not build {other} tensors"),
+        // Storage types: the helper only takes values they hold exactly.
+        DType::F16 => {
+            let v: Vec<half::f16> = values.iter().map(|&x| half::f16::from_f64(x)).collect();
+            for (h, &x) in v.iter().zip(values) {
+                assert!(same_f64(h.to_f64(), x), "{x} is not an f16 value");
+            }
+            Tensor::from_vec(v, dims.to_vec()).unwrap()
+        }
+        DType::BF16 => {
+            let v: Vec<half::bf16> = values.iter().map(|&x| half::bf16::from_f64(x)).collect();
+            for (h, &x) in v.iter().zip(values) {
+                assert!(same_f64(h.to_f64(), x), "{x} is not a bf16 value");
+            }
+            Tensor::from_vec(v, dims.to_vec()).unwrap()
+        }
     }
 }
 
@@ -135,7 +150,7 @@ pub enum Layout {
 pub const LAYOUTS: [Layout; 3] = [Layout::Contiguous, Layout::Transposed, Layout::Strided];
 
 /// Garbage stored between the elements of strided views: reading it gives a wrong answer.
-pub const GARBAGE: f64 = -7777.0;
+pub const GARBAGE: f64 = -7680.0; // exact in every dtype
 
 /// A view with the logical `values` (row-major, shape `dims`) in the given memory layout.
 pub fn layout(values: &[f64], dims: &[usize], dtype: DType, layout: Layout) -> Tensor {
@@ -172,6 +187,16 @@ pub fn layout(values: &[f64], dims: &[usize], dtype: DType, layout: Layout) -> T
         }
     };
     assert_eq!(t.dims(), dims);
+    // The non-contiguous layouts really are non-contiguous (where the shape allows it).
+    if layout == Layout::Strided && numel(dims) > 0 {
+        assert!(t.offset() > 0, "strided view has an offset");
+    }
+    if layout == Layout::Transposed && dims.iter().filter(|&&d| d > 1).count() >= 2 {
+        assert!(
+            !t.is_contiguous(),
+            "transposed view of {dims:?} is not contiguous"
+        );
+    }
     t
 }
 
@@ -196,8 +221,12 @@ pub fn make(
         (3, Some(axis)) => {
             let mut src_dims = dims.to_vec();
             src_dims[axis] = 1;
-            let src: Vec<f64> = (0..numel(&src_dims)).map(|_| round_to(gen(rng), dtype)).collect();
-            let view = tensor(&src, &src_dims, dtype).broadcast_to(dims.to_vec()).unwrap();
+            let src: Vec<f64> = (0..numel(&src_dims))
+                .map(|_| round_to(gen(rng), dtype))
+                .collect();
+            let view = tensor(&src, &src_dims, dtype)
+                .broadcast_to(dims.to_vec())
+                .unwrap();
             let values = (0..numel(dims))
                 .map(|lin| {
                     let mut idx = unravel(lin, dims);
@@ -209,7 +238,9 @@ pub fn make(
         }
         _ => {
             let l = LAYOUTS[kind.min(2)];
-            let values: Vec<f64> = (0..numel(dims)).map(|_| round_to(gen(rng), dtype)).collect();
+            let values: Vec<f64> = (0..numel(dims))
+                .map(|_| round_to(gen(rng), dtype))
+                .collect();
             (format!("{l:?}"), layout(&values, dims, dtype, l), values)
         }
     }
@@ -223,7 +254,9 @@ pub fn inputs(
     lo: f64,
     hi: f64,
 ) -> Vec<(String, Tensor, Vec<f64>)> {
-    (0..KINDS).map(|k| make(rng, dims, dtype, k, &mut |r| r.uniform(lo, hi))).collect()
+    (0..KINDS)
+        .map(|k| make(rng, dims, dtype, k, &mut |r| r.uniform(lo, hi)))
+        .collect()
 }
 
 /// Bitwise equality where every NaN equals every NaN.
@@ -237,7 +270,12 @@ pub fn same_f32(a: f32, b: f32) -> bool {
 pub fn assert_bits_f32(got: &[f32], want: &[f32], ctx: &str) {
     assert_eq!(got.len(), want.len(), "{ctx}: length");
     for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
-        assert!(same_f32(g, w), "{ctx}: element {i}: got {g:e} ({:#x}), want {w:e} ({:#x})", g.to_bits(), w.to_bits());
+        assert!(
+            same_f32(g, w),
+            "{ctx}: element {i}: got {g:e} ({:#x}), want {w:e} ({:#x})",
+            g.to_bits(),
+            w.to_bits()
+        );
     }
 }
 
@@ -285,8 +323,9 @@ pub fn accurate_sum(x: impl IntoIterator<Item = f64>) -> f64 {
 // Written from textbook series so that they share nothing with the platform libm or the
 // `libm` crate the kernels call; accurate to a few units of 1e-16 relative on the ranges used.
 
-const LN2_HI: f64 = 6.931_471_803_691_238_2e-1; // 32 significant bits: k·LN2_HI is exact
-const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
+// fdlibm's split of ln 2: LN2_HI has 32 significant bits, so k·LN2_HI is exact for |k| < 2^20.
+const LN2_HI: f64 = f64::from_bits(0x3FE6_2E42_FEE0_0000);
+const LN2_LO: f64 = f64::from_bits(0x3DEA_39EF_3579_3C76);
 
 /// 2^k for any integer k in the f64 range (including subnormal results).
 fn pow2(k: i64) -> f64 {
@@ -431,8 +470,7 @@ pub fn ref_erf(x: f64) -> f64 {
             break;
         }
     }
-    // 2/√π
-    1.128_379_167_095_512_6 * ref_exp(-x2) * sum
+    std::f64::consts::FRAC_2_SQRT_PI * ref_exp(-x2) * sum
 }
 
 /// a^b for a > 0 as e^{b·ln a}.
