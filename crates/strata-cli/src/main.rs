@@ -39,6 +39,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Measure kernel throughput (add --json for machine-readable output).
     Bench(bench::BenchArgs),
+    /// Inspect binary32 values and evaluate IEEE-754 operations bit-exactly (the Ieee32 model).
+    Float(strata_float::cli::FloatArgs),
     /// Print every trust boundary: what Strata relies on without checking it.
     Trust,
 }
@@ -48,6 +50,7 @@ fn main() {
     let result = match cli.command {
         Command::Demo(args) => demo::run(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::Float(args) => strata_float::cli::run(&args),
         Command::Trust => {
             print_trust();
             Ok(())

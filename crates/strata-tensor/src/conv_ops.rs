@@ -3,6 +3,7 @@
 
 use crate::error::{Result, TensorError};
 use crate::kernels::conv::{self, Conv1dParams, Conv2dParams, ConvTranspose2dParams};
+use crate::kernels::pool::{self, AvgPool2dParams, MaxPool2dParams};
 use crate::{DType, Float, Tensor};
 
 /// Gradients of a convolution with respect to its input, weight and bias.
@@ -278,4 +279,125 @@ fn check_grad_shape(op: &'static str, grad: &Tensor, expected: &[usize]) -> Resu
         });
     }
     Ok(())
+}
+
+/// Runs a float-generic kernel on a rank-4 input, returning a tensor of `out_shape`.
+fn pooled<T: Float>(y: Vec<T>, out_shape: [usize; 4]) -> Result<Tensor> {
+    Tensor::from_vec(y, out_shape)
+}
+
+impl Tensor {
+    /// 2-D max pooling of `self [N, C, H, W]`, returning the values and, for the backward pass,
+    /// the argmax of each window as a flat `h*W + w` index into the input plane (i64).
+    pub fn max_pool2d_with_indices(&self, params: &MaxPool2dParams) -> Result<(Tensor, Tensor)> {
+        let op = "max_pool2d";
+        let xs = dims::<4>(op, self, "input")?;
+        let out = pool::max_pool2d_output_shape(xs, params)?;
+        with_float!(op, self.dtype(), |T| {
+            let (y, idx) = pool::max_pool2d(&self.data::<T>()?, xs, params)?;
+            Ok((pooled(y, out)?, Tensor::from_vec(idx, out)?))
+        })
+    }
+
+    /// 2-D max pooling of `self [N, C, H, W]` (values only).
+    pub fn max_pool2d(&self, params: &MaxPool2dParams) -> Result<Tensor> {
+        Ok(self.max_pool2d_with_indices(params)?.0)
+    }
+
+    /// The input gradient of max pooling (or adaptive max pooling): `grad_output` scattered to
+    /// the argmax `indices`, for an input of `input_shape`.
+    pub fn max_pool2d_backward(
+        grad_output: &Tensor,
+        indices: &Tensor,
+        input_shape: &[usize],
+    ) -> Result<Tensor> {
+        let op = "max_pool2d_backward";
+        let xs = rank4(op, input_shape)?;
+        let gs = dims::<4>(op, grad_output, "grad_output")?;
+        check_grad_shape(op, indices, &gs)?;
+        let idx = indices.data::<i64>()?;
+        with_float!(op, grad_output.dtype(), |T| {
+            let dx =
+                pool::max_pool2d_backward(&grad_output.data::<T>()?, &idx, xs, [gs[2], gs[3]])?;
+            pooled(dx, xs)
+        })
+    }
+
+    /// 2-D average pooling of `self [N, C, H, W]`.
+    pub fn avg_pool2d(&self, params: &AvgPool2dParams) -> Result<Tensor> {
+        let op = "avg_pool2d";
+        let xs = dims::<4>(op, self, "input")?;
+        let out = pool::avg_pool2d_output_shape(xs, params)?;
+        with_float!(op, self.dtype(), |T| pooled(
+            pool::avg_pool2d(&self.data::<T>()?, xs, params)?,
+            out
+        ))
+    }
+
+    /// The input gradient of [`avg_pool2d`](Self::avg_pool2d) for an input of `input_shape`.
+    pub fn avg_pool2d_backward(
+        grad_output: &Tensor,
+        input_shape: &[usize],
+        params: &AvgPool2dParams,
+    ) -> Result<Tensor> {
+        let op = "avg_pool2d_backward";
+        let xs = rank4(op, input_shape)?;
+        check_grad_shape(op, grad_output, &pool::avg_pool2d_output_shape(xs, params)?)?;
+        with_float!(op, grad_output.dtype(), |T| {
+            pooled(
+                pool::avg_pool2d_backward(&grad_output.data::<T>()?, xs, params)?,
+                xs,
+            )
+        })
+    }
+
+    /// Adaptive average pooling of `self [N, C, H, W]` to `[N, C, output_hw]`.
+    pub fn adaptive_avg_pool2d(&self, output_hw: [usize; 2]) -> Result<Tensor> {
+        let op = "adaptive_avg_pool2d";
+        let xs = dims::<4>(op, self, "input")?;
+        let out = [xs[0], xs[1], output_hw[0], output_hw[1]];
+        with_float!(op, self.dtype(), |T| pooled(
+            pool::adaptive_avg_pool2d(&self.data::<T>()?, xs, output_hw)?,
+            out
+        ))
+    }
+
+    /// The input gradient of [`adaptive_avg_pool2d`](Self::adaptive_avg_pool2d).
+    pub fn adaptive_avg_pool2d_backward(
+        grad_output: &Tensor,
+        input_shape: &[usize],
+    ) -> Result<Tensor> {
+        let op = "adaptive_avg_pool2d_backward";
+        let xs = rank4(op, input_shape)?;
+        let gs = dims::<4>(op, grad_output, "grad_output")?;
+        with_float!(op, grad_output.dtype(), |T| {
+            pooled(
+                pool::adaptive_avg_pool2d_backward(&grad_output.data::<T>()?, xs, [gs[2], gs[3]])?,
+                xs,
+            )
+        })
+    }
+
+    /// Adaptive max pooling of `self [N, C, H, W]` to `[N, C, output_hw]`, with argmax indices
+    /// (use [`max_pool2d_backward`](Self::max_pool2d_backward) for its gradient).
+    pub fn adaptive_max_pool2d_with_indices(
+        &self,
+        output_hw: [usize; 2],
+    ) -> Result<(Tensor, Tensor)> {
+        let op = "adaptive_max_pool2d";
+        let xs = dims::<4>(op, self, "input")?;
+        let out = [xs[0], xs[1], output_hw[0], output_hw[1]];
+        with_float!(op, self.dtype(), |T| {
+            let (y, idx) = pool::adaptive_max_pool2d(&self.data::<T>()?, xs, output_hw)?;
+            Ok((pooled(y, out)?, Tensor::from_vec(idx, out)?))
+        })
+    }
+}
+
+fn rank4(op: &'static str, shape: &[usize]) -> Result<[usize; 4]> {
+    shape.try_into().map_err(|_| TensorError::InvalidShape {
+        op,
+        shape: shape.to_vec().into(),
+        msg: "input must have rank 4".into(),
+    })
 }

@@ -47,8 +47,8 @@ unary_kernels! {
     Sqrt "sqrt" |_s, x| x.sqrt();
     Tanh "tanh" |_s, x| x.tanh();
     Sigmoid "sigmoid" |_s, x| sigmoid(x);
-    // NaN passes through, as in PyTorch.
-    Relu "relu" |_s, x| if x < T::zero() { T::zero() } else { x };
+    // max(x, +0) with NaN passing through, as in PyTorch (so relu(−0) = +0).
+    Relu "relu" |_s, x| if x > T::zero() || x.is_nan() { x } else { T::zero() };
     GeluErf "gelu" |_s, x| c::<T>(0.5) * x * (T::one() + (x * c(std::f64::consts::FRAC_1_SQRT_2)).erf());
     GeluTanh "gelu_tanh" |_s, x| {
         let inner = c::<T>((2.0 / std::f64::consts::PI).sqrt()) * (x + c::<T>(0.044715) * x * x * x);

@@ -25,11 +25,12 @@ mod tensor;
 pub mod trust;
 mod view;
 
-pub use dtype::{DType, Element, Float};
 pub use conv_ops::ConvGrads;
+pub use dtype::{DType, Element, Float};
 pub use elementwise::CmpOp;
-pub use kernels::conv::{Conv1dParams, Conv2dParams, ConvTranspose2dParams};
 pub use error::{Result, TensorError};
+pub use kernels::conv::{Conv1dParams, Conv2dParams, ConvTranspose2dParams};
+pub use kernels::pool::{AvgPool2dParams, MaxPool2dParams};
 pub use matmul::MatmulKernel;
 pub use nn_ops::BatchNormOutput;
 pub use reduce::{sum_in_order, ReduceOp, ReduceOrder};

@@ -128,7 +128,13 @@ struct Grouping {
 fn group(t: &Tensor, op: &'static str, dims: &[isize], keepdim: bool) -> Result<Grouping> {
     let mut reduced = vec![false; t.rank()];
     for &d in dims {
-        reduced[t.shape().axis(op, d)?] = true;
+        let a = t.shape().axis(op, d)?;
+        if std::mem::replace(&mut reduced[a], true) {
+            return Err(TensorError::InvalidArgument {
+                op,
+                msg: format!("axis {a} appears twice in {dims:?}"),
+            });
+        }
     }
     let kept: Vec<usize> = (0..t.rank()).filter(|&i| !reduced[i]).collect();
     let red: Vec<usize> = (0..t.rank()).filter(|&i| reduced[i]).collect();

@@ -91,8 +91,9 @@ impl Rng {
         unit_f64(b[0], b[1])
     }
 
-    /// A uniform integer in `0..n` (n > 0), by rejection so every value is equally likely.
-    pub fn below(&mut self, n: u64) -> u64 {
+    /// A uniform integer in `0..n`, by rejection so every value is equally likely.
+    pub fn below(&mut self, n: std::num::NonZeroU64) -> u64 {
+        let n = n.get();
         let zone = u64::MAX - u64::MAX % n;
         loop {
             let b = self.next_u32x4();
@@ -107,7 +108,7 @@ impl Rng {
     pub fn permutation(&mut self, n: usize) -> Vec<usize> {
         let mut p: Vec<usize> = (0..n).collect();
         for i in (1..n).rev() {
-            p.swap(i, self.below(i as u64 + 1) as usize);
+            p.swap(i, self.below(std::num::NonZeroU64::MIN.saturating_add(i as u64)) as usize);
         }
         p
     }

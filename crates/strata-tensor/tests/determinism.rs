@@ -375,7 +375,7 @@ fn below_and_permutation() {
     let mut rng = Rng::new(16);
     let mut counts = [0usize; 7];
     for _ in 0..70_000 {
-        counts[rng.below(7) as usize] += 1;
+        counts[rng.below(std::num::NonZeroU64::new(7).unwrap()) as usize] += 1;
     }
     for c in counts {
         within(

@@ -2435,7 +2435,7 @@ fn t_i64(t: &Tensor) -> Vec<i64> {
 fn exact_values(t: &Tensor) -> Vec<f64> {
     match t.dtype() {
         DType::F16 | DType::BF16 => half_values(t),
-        d => out(t, d, &t.dims().to_vec()),
+        d => out(t, d, t.dims()),
     }
 }
 

@@ -132,7 +132,7 @@ impl Ieee32 {
         let ((a_exp, a_sig), (b_exp, b_sig)) = (self.unpack_normalized(), rhs.unpack_normalized());
         let numerator = a_sig << QUOTIENT_SHIFT;
         let quotient = numerator / b_sig;
-        let sticky = (numerator % b_sig != 0) as u64;
+        let sticky = !numerator.is_multiple_of(b_sig) as u64;
         round_pack(
             negative,
             a_exp - b_exp - QUOTIENT_SHIFT,

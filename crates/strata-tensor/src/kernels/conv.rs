@@ -741,8 +741,9 @@ pub fn conv2d_backward_weight<T: Float>(
 }
 
 /// The gradient of any convolution's bias: `grad_output [N, C, spatial...]` summed over all axes
-/// but the channel. Order: each plane summed by [`sum_in_lanes`], the planes of a channel added
-/// in batch order.
+/// but the channel. Order: within a plane, element `i` goes to partial sum `i mod 8` and the
+/// partials are added pairwise (see `sum_in_lanes`); the planes of a channel are added in batch
+/// order.
 pub fn conv_backward_bias<T: Float>(grad_output: &[T], output_shape: &[usize]) -> Result<Vec<T>> {
     let op = "conv_backward_bias";
     let [batch, channels, spatial @ ..] = output_shape else {
