@@ -149,7 +149,7 @@ fn check_bridge(bridge: &Bridge, random_cases: u64) {
                 let inputs = [a, b, c];
                 combination += 1;
                 for (index, mode) in RoundingMode::ALL.into_iter().enumerate() {
-                    let tininess = if (index + combination) % 2 == 0 {
+                    let tininess = if (index + combination).is_multiple_of(2) {
                         Tininess::AfterRounding
                     } else {
                         Tininess::BeforeRounding

@@ -108,7 +108,10 @@ impl Rng {
     pub fn permutation(&mut self, n: usize) -> Vec<usize> {
         let mut p: Vec<usize> = (0..n).collect();
         for i in (1..n).rev() {
-            p.swap(i, self.below(std::num::NonZeroU64::MIN.saturating_add(i as u64)) as usize);
+            p.swap(
+                i,
+                self.below(std::num::NonZeroU64::MIN.saturating_add(i as u64)) as usize,
+            );
         }
         p
     }

@@ -1,19 +1,6 @@
-//! The trust registry: every place where Strata relies on something it does not check itself.
-//! `strata trust` prints the registry of every crate; a test scans the sources so that any
-//! `unsafe` outside a registered module fails the build's tests.
+//! This crate's entries in the trust registry (see [`strata_float::trust`]).
 
-/// One trust boundary: what is trusted, where, and why that is reasonable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TrustBoundary {
-    /// Stable name, `crate/boundary`.
-    pub name: &'static str,
-    /// What kind of boundary: `unsafe`, `ffi`, `libm`, `hardware-rounding`, `imported-data`.
-    pub kind: &'static str,
-    /// Source file(s) that hold it, relative to the workspace root.
-    pub location: &'static str,
-    /// Why it is believed sound, and what (if anything) checks it.
-    pub justification: &'static str,
-}
+pub use strata_float::trust::TrustBoundary;
 
 /// The boundaries of `strata-tensor`.
 pub const BOUNDARIES: &[TrustBoundary] = &[
