@@ -539,7 +539,10 @@ fn input_grad<T: Float>(
 }
 
 /// `dw = Σ_n dy_n · col(x_n)ᵀ`, the batch split into chunks that depend on the batch size only;
-/// chunk partials are computed in parallel and added in chunk order.
+/// chunk partials are computed in parallel and added in chunk order. Each group's partial is
+/// accumulated transposed, `dwᵀ += col · dyᵀ` in a row-major `[group_k, group_out]` block,
+/// because gemm runs that orientation markedly faster (≈ 109 vs 91 GFLOP/s single-thread at
+/// the MNIST CNN's conv2 shape); the blocks are transposed once at the end.
 fn weight_grad<T: Float>(g: &ConvGeometry, input: &[T], grad_output: &[T]) -> Result<Vec<T>> {
     g.check_len(&g.input_shape(), input.len())?;
     g.check_len(&g.output_shape(), grad_output.len())?;
@@ -557,23 +560,28 @@ fn weight_grad<T: Float>(g: &ConvGeometry, input: &[T], grad_output: &[T]) -> Re
     let partials = (0..chunks)
         .into_par_iter()
         .map_init(ColumnBuffer::default, |buffer, c| {
-            let mut dw = vec![T::zero(); g.weight_len];
+            let mut dwt = vec![T::zero(); g.weight_len];
             for n in c * chunk..((c + 1) * chunk).min(g.batch) {
                 let sample = &input[n * g.sample_input_len..(n + 1) * g.sample_input_len];
                 let dy = &grad_output[n * g.sample_output_len..(n + 1) * g.sample_output_len];
                 let columns = g.columns(&plan, sample, buffer);
                 for group in 0..g.params.groups {
                     gemm(
-                        MatMut::row_major(&mut dw, group * group_out * group_k, group_out, group_k),
+                        MatMut::row_major(
+                            &mut dwt,
+                            group * group_out * group_k,
+                            group_k,
+                            group_out,
+                        ),
                         true,
-                        MatRef::row_major(dy, group * group_out * out_plane, group_out, out_plane),
-                        MatRef::row_major(columns, group * group_k * out_plane, group_k, out_plane)
+                        MatRef::row_major(columns, group * group_k * out_plane, group_k, out_plane),
+                        MatRef::row_major(dy, group * group_out * out_plane, group_out, out_plane)
                             .t(),
                         threads,
                     )?;
                 }
             }
-            Ok(dw)
+            Ok(dwt)
         })
         .collect::<Result<Vec<_>>>()?;
     let mut partials = partials.into_iter();
@@ -583,7 +591,17 @@ fn weight_grad<T: Float>(g: &ConvGeometry, input: &[T], grad_output: &[T]) -> Re
             *t += p;
         }
     }
-    Ok(total)
+    // Each group block [group_k, group_out] → [group_out, group_k].
+    let block = group_out * group_k;
+    let mut dw = vec![T::zero(); g.weight_len];
+    for (dst, src) in dw.chunks_mut(block).zip(total.chunks(block)) {
+        for (o, row) in dst.chunks_mut(group_k).enumerate() {
+            for (q, d) in row.iter_mut().enumerate() {
+                *d = src[q * group_out + o];
+            }
+        }
+    }
+    Ok(dw)
 }
 
 /// Checks the hyper-parameters every convolution shares; the error says what is wrong.
