@@ -77,7 +77,7 @@ def main():
         for r in strata(args, "gemm", "--n", ",".join(map(str, GEMM_SIZES)), "--threads", str(t)):
             if r["name"] != "gemm_f32":
                 continue
-            n = r["params"]["n"]
+            n = r["parameters"]["n"]
             theirs = torch_gemm(n, args.min_time)
             rows.append({"case": f"gemm f32 n={n}", "threads": t, "unit": "GFLOP/s", "strata": r["value"],
                          "torch": theirs, "ratio": r["value"] / theirs,
@@ -86,7 +86,7 @@ def main():
         for r in strata(args, "conv", "--threads", str(t)):
             if r["name"] != "conv2d_fwd_bwd_f32":
                 continue
-            layer = next(l for l in CNN_LAYERS if l[0] == r["params"]["layer"])
+            layer = next(l for l in CNN_LAYERS if l[0] == r["parameters"]["layer"])
             theirs = torch_conv(layer[1], layer[2], args.min_time)
             # Times: the ratio is PyTorch's time over Strata's, so > 1 means Strata is faster.
             rows.append({"case": f"conv2d fwd+bwd {layer[0]} x={layer[1]} w={layer[2]}", "threads": t, "unit": "ms",

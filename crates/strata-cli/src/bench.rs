@@ -51,7 +51,7 @@ pub struct Record {
 impl Record {
     fn print(&self, as_json: bool) {
         if as_json {
-            let obj = json!({"name": self.name, "params": self.params, "value": self.value, "unit": self.unit});
+            let obj = json!({"name": self.name, "parameters": self.params, "value": self.value, "unit": self.unit});
             outln!("{obj}");
         } else {
             outln!(

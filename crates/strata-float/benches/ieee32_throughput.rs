@@ -12,8 +12,11 @@ use strata_float::{FpEnv, Ieee32};
 
 /// Operands per pass; small enough to stay in L1/L2 so that the arithmetic dominates.
 const OPERANDS: usize = 4096;
-/// Each measurement runs for about this long.
-const TARGET_SECONDS: f64 = 0.4;
+/// Each timed run lasts about this long.
+const RUN_SECONDS: f64 = 0.05;
+/// Timed runs per kernel; the best one counts. The runs of all kernels of an op are interleaved, so
+/// a burst of load from other processes hits them alike, and the best run is the least disturbed.
+const RUNS: usize = 15;
 
 /// Random finite operands with exponents near zero, so that no implementation takes an
 /// early-out path for special values.
@@ -30,24 +33,43 @@ fn operands(seed: u64) -> Vec<u32> {
         .collect()
 }
 
-/// Runs `op` over the operand triples until about `TARGET_SECONDS` have passed; returns Mops/s.
-fn measure(a: &[u32], b: &[u32], c: &[u32], op: &dyn Fn(u32, u32, u32) -> u32) -> f64 {
+/// Runs `op` over the operand triples `passes` times; returns the seconds taken.
+fn time_passes(operands: [&[u32]; 3], passes: u64, op: &dyn Fn(u32, u32, u32) -> u32) -> f64 {
+    let [a, b, c] = operands;
+    let start = Instant::now();
+    let mut sink = 0u32;
+    for _ in 0..passes {
+        for i in 0..OPERANDS {
+            sink ^= op(black_box(a[i]), black_box(b[i]), black_box(c[i]));
+        }
+    }
+    black_box(sink);
+    start.elapsed().as_secs_f64()
+}
+
+/// The number of passes over the operands that takes about `RUN_SECONDS`.
+fn calibrate(operands: [&[u32]; 3], op: &dyn Fn(u32, u32, u32) -> u32) -> u64 {
     let mut passes = 1u64;
     loop {
-        let start = Instant::now();
-        let mut sink = 0u32;
-        for _ in 0..passes {
-            for i in 0..OPERANDS {
-                sink ^= op(black_box(a[i]), black_box(b[i]), black_box(c[i]));
-            }
-        }
-        black_box(sink);
-        let elapsed = start.elapsed().as_secs_f64();
-        if elapsed > TARGET_SECONDS {
-            return (passes * OPERANDS as u64) as f64 / elapsed / 1e6;
+        let elapsed = time_passes(operands, passes, op);
+        if elapsed > RUN_SECONDS / 4.0 {
+            return ((passes as f64 * RUN_SECONDS / elapsed) as u64).max(1);
         }
         passes *= 2;
     }
+}
+
+/// Best-of-`RUNS` Mops/s of each kernel, with the kernels' runs interleaved.
+fn measure(operands: [&[u32]; 3], kernels: &[&dyn Fn(u32, u32, u32) -> u32]) -> Vec<f64> {
+    let passes: Vec<u64> = kernels.iter().map(|k| calibrate(operands, *k)).collect();
+    let mut best = vec![0.0f64; kernels.len()];
+    for _ in 0..RUNS {
+        for ((kernel, &passes), best) in kernels.iter().zip(&passes).zip(&mut best) {
+            let elapsed = time_passes(operands, passes, *kernel);
+            *best = best.max((passes * OPERANDS as u64) as f64 / elapsed / 1e6);
+        }
+    }
+    best
 }
 
 type Kernel = Box<dyn Fn(u32, u32, u32) -> u32>;
@@ -157,9 +179,12 @@ fn main() {
         "op", "Ieee32", "rustc_apfloat", "SoftFloat", "native", "vs apfloat", "vs SoftFloat"
     );
     for (name, kernels) in &ops {
+        let present: Vec<&dyn Fn(u32, u32, u32) -> u32> =
+            kernels.iter().flatten().map(|k| k.as_ref()).collect();
+        let mut measured = measure([&a, &b, &c], &present).into_iter();
         let rates: Vec<Option<f64>> = kernels
             .iter()
-            .map(|k| k.as_ref().map(|k| measure(&a, &b, &c, k.as_ref())))
+            .map(|k| k.as_ref().and_then(|_| measured.next()))
             .collect();
         let show = |r: Option<f64>| r.map_or("n/a".to_string(), |r| format!("{r:.1}"));
         let ratio = |r: Option<f64>| match (rates[0], r) {

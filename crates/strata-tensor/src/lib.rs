@@ -4,6 +4,22 @@
 //! broadcast) share the buffer, operations write new buffers. Every public operation returns
 //! [`Result`]; a mismatch names the operation and both shapes. Every reduction has a declared
 //! evaluation order ([`ReduceOrder`]) so that results do not depend on the thread count.
+//!
+//! ```
+//! use strata_tensor::{DType, ReduceOp, ReduceOrder, Rng, Tensor};
+//! # fn main() -> strata_tensor::Result<()> {
+//! let mut rng = Rng::new(0);
+//! let x = Tensor::randn([2, 3], DType::F32, &mut rng)?;
+//! let w = Tensor::randn([3, 4], DType::F32, &mut rng)?;
+//! let p = x.matmul(&w)?.relu()?.softmax(-1)?;
+//! let sums = p.reduce(ReduceOp::Sum, &[1], false, ReduceOrder::Sequential)?;
+//! for s in sums.to_vec::<f32>()? {
+//!     assert!((s - 1.0).abs() < 1e-6); // each softmax row sums to one
+//! }
+//! assert_eq!(p.dims(), &[2, 4]);
+//! # Ok(())
+//! # }
+//! ```
 #![deny(unsafe_code)]
 
 mod conv_ops;

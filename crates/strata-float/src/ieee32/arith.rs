@@ -3,9 +3,7 @@
 //! Each operation first settles NaN, infinity and zero operands, then computes the exact result
 //! (or a jammed one, see `round.rs`) as an integer significand and exponent, and rounds once.
 
-use super::round::{
-    round_pack, round_pack_or_zero, round_shift, shift_right_jam, shift_right_jam_128,
-};
+use super::round::{round_pack, round_pack_or_zero, round_shift, shift_right_jam};
 use super::Ieee32;
 use crate::env::{Flagged, Flags, FpEnv, RoundingMode};
 
@@ -71,14 +69,7 @@ impl Ieee32 {
             let small = shift_right_jam(small_sig, (gap - ADD_WINDOW) as u32);
             (big_exp - ADD_WINDOW, big_sig << ADD_WINDOW, small)
         };
-        if big_neg == small_neg {
-            return round_pack(big_neg, exp, big + small, env);
-        }
-        match big.cmp(&small) {
-            std::cmp::Ordering::Equal => Flagged::exact(exact_zero_sum(env)),
-            std::cmp::Ordering::Greater => round_pack(big_neg, exp, big - small, env),
-            std::cmp::Ordering::Less => round_pack(small_neg, exp, small - big, env),
-        }
+        add_aligned((big_neg, big), (small_neg, small), exp, env)
     }
 
     /// IEEE `multiplication`.
@@ -155,17 +146,16 @@ impl Ieee32 {
         if self.is_infinite() {
             return Flagged::exact(self);
         }
-        // Make the exponent even, then widen the significand (< 2^25) by 2^38 so that the integer
-        // square root has ≥ 31 bits.
-        const WIDEN: i32 = 38;
+        // Make the exponent even so that it halves exactly: the radicand is then in [2^23, 2^25).
         let (exp, sig) = self.unpack_normalized();
-        let (exp, sig) = if exp % 2 != 0 {
-            (exp - 1, sig << 1)
-        } else {
-            (exp, sig)
-        };
-        let (root, exact) = sqrt_floor(sig << WIDEN);
-        round_pack(false, (exp - WIDEN) / 2, root | !exact as u64, env)
+        let odd = exp & 1;
+        let (root, exact) = sqrt_widened(sig << odd);
+        round_pack(
+            false,
+            (exp - odd - SQRT_WIDEN) / 2,
+            root | !exact as u64,
+            env,
+        )
     }
 
     /// IEEE `fusedMultiplyAdd`: `self · b + c` rounded once.
@@ -173,6 +163,30 @@ impl Ieee32 {
     /// NaN rules follow SoftFloat's 8086-SSE `mulAdd`: a NaN among `self`, `b` propagates first
     /// (then `c`); `0 · ∞ + c` is invalid and gives the default NaN even when `c` is a quiet NaN.
     pub fn fma(self, b: Ieee32, c: Ieee32, env: FpEnv) -> Flagged<Ieee32> {
+        let a = self;
+        if !(a.is_finite_nonzero() && b.is_finite_nonzero() && c.is_finite_nonzero()) {
+            return a.fma_special(b, c, env);
+        }
+        let ((a_exp, a_sig), (b_exp, b_sig), (c_exp, c_sig)) = (a.unpack(), b.unpack(), c.unpack());
+        // Both terms exact with their leading one at bit 62; bit 63 is room for the carry of a sum.
+        let product_neg = a.is_sign_negative() != b.is_sign_negative();
+        let (product_exp, product_sig) = with_leading_bit_62(a_exp + b_exp, a_sig * b_sig);
+        let (c_exp, c_sig) = with_leading_bit_62(c_exp, c_sig);
+        let product = (product_neg, product_exp, product_sig);
+        let addend = (c.is_sign_negative(), c_exp, c_sig);
+        let ((big_neg, exp, big), (small_neg, small_exp, small)) = if product_exp >= c_exp {
+            (product, addend)
+        } else {
+            (addend, product)
+        };
+        // The product has at most 48 bits and `c` 24, so `small` loses bits to the jam only when
+        // the gap exceeds 15; then `big` ≥ 2^62 dwarfs it and the sum keeps ≥ 62 bits.
+        let small = shift_right_jam(small, (exp - small_exp) as u32);
+        add_aligned((big_neg, big), (small_neg, small), exp, env)
+    }
+
+    /// [`Ieee32::fma`] when some operand is a NaN, an infinity or a zero.
+    fn fma_special(self, b: Ieee32, c: Ieee32, env: FpEnv) -> Flagged<Ieee32> {
         let a = self;
         if a.is_nan() || b.is_nan() {
             return Ieee32::propagate_nan(env, &[a, b, c]);
@@ -205,17 +219,9 @@ impl Ieee32 {
                 exact_zero_sum(env)
             });
         }
+        // Only `c` is zero: the result is the product, rounded.
         let ((a_exp, a_sig), (b_exp, b_sig)) = (a.unpack(), b.unpack());
-        let (product_exp, product_sig) = (a_exp + b_exp, a_sig * b_sig);
-        if c.is_zero() {
-            return round_pack(product_neg, product_exp, product_sig, env);
-        }
-        let (c_exp, c_sig) = c.unpack();
-        fma_sum(
-            (product_neg, product_exp, product_sig),
-            (c_neg, c_exp, c_sig),
-            env,
-        )
+        round_pack(product_neg, a_exp + b_exp, a_sig * b_sig, env)
     }
 
     /// IEEE `remainder`: `self − n·rhs` with `n` the integer nearest `self/rhs` (ties to even).
@@ -301,102 +307,93 @@ impl Ieee32 {
     }
 }
 
-/// Adds the exact product `p` (< 2^48) to `c` (< 2^24), both as `(negative, exp, sig)`.
-fn fma_sum(p: (bool, i32, u64), c: (bool, i32, u64), env: FpEnv) -> Flagged<Ieee32> {
-    // Place the operand whose leading bit is higher with that bit at position 125 (exact: its
-    // significand has ≤ 48 bits). The other one is exact or jammed; when it is jammed it lies
-    // below 2^48 while the first is ≥ 2^125, so the rounding position stays far above the jam.
-    const TOP_BIT: i32 = 125;
-    let leading = |(_, exp, sig): (bool, i32, u64)| exp + 63 - sig.leading_zeros() as i32;
-    let base = leading(p).max(leading(c)) - TOP_BIT;
-    let place = |(_, exp, sig): (bool, i32, u64)| {
-        if exp >= base {
-            (sig as u128) << (exp - base)
-        } else {
-            shift_right_jam_128(sig as u128, (base - exp) as u32)
-        }
-    };
-    let (p_wide, c_wide) = (place(p), place(c));
-    let (negative, sum) = if p.0 == c.0 {
-        (p.0, p_wide + c_wide)
-    } else if p_wide >= c_wide {
-        (p.0, p_wide - c_wide)
-    } else {
-        (c.0, c_wide - p_wide)
-    };
-    if sum == 0 {
-        return Flagged::exact(exact_zero_sum(env));
+/// Adds two terms given as `(negative, significand)` on the grid of 2^exp, where `big` is exact
+/// and no smaller than `small`, but for ties at equal exponents, and `small` may be jammed.
+fn add_aligned(
+    (big_neg, big): (bool, u64),
+    (small_neg, small): (bool, u64),
+    exp: i32,
+    env: FpEnv,
+) -> Flagged<Ieee32> {
+    if big_neg == small_neg {
+        return round_pack(big_neg, exp, big + small, env);
     }
-    // Narrow to 62 bits for `round_pack`, jamming what falls off.
-    let width = 128 - sum.leading_zeros() as i32;
-    let excess = (width - 62).max(0);
-    let narrow = shift_right_jam_128(sum, excess as u32) as u64;
-    round_pack(negative, base + excess, narrow, env)
+    match big.cmp(&small) {
+        std::cmp::Ordering::Equal => Flagged::exact(exact_zero_sum(env)),
+        std::cmp::Ordering::Greater => round_pack(big_neg, exp, big - small, env),
+        std::cmp::Ordering::Less => round_pack(small_neg, exp, small - big, env),
+    }
 }
 
-/// Index bits of the reciprocal-square-root seed: the top 10 bits of a radicand in [2^61, 2^63),
-/// so indices run over [2^7, 2^9).
-const SEED_SHIFT: u32 = 54;
+/// `sig · 2^exp` (with `0 < sig < 2^63`) rewritten so that the leading one of the significand is
+/// bit 62.
+fn with_leading_bit_62(exp: i32, sig: u64) -> (i32, u64) {
+    let shift = sig.leading_zeros() as i32 - 1;
+    (exp - shift, sig << shift)
+}
+
+/// The radicand is widened by 2^28 so that its square root has 26 or 27 bits, enough to jam.
+const SQRT_WIDEN: i32 = 28;
+
+/// The seed index is the radicand's top 9 or 10 bits, in [2^7, 2^9).
+const SEED_SHIFT: u32 = 16;
 const SEED_FIRST: usize = 128;
 
-/// Seeds y ≈ 1/√a in Q1.31 for a = n/2^62 at the middle of each index interval,
-/// a = (i + ½)/256: y · 2^31 = 2^35/√(i + ½) = √(2^72 / (4i + 2)). Built at compile time with
+/// Seeds y ≈ 1/√a in Q1.15 for a = radicand/2^24 at the middle of each index interval,
+/// a = (i + ½)/256: y · 2^15 = 2^19/√(i + ½) = √(2^39 / (2i + 1)). Built at compile time with
 /// integer square roots.
-const RSQRT_SEEDS: [u32; 384] = {
-    let mut seeds = [0u32; 384];
+const RSQRT_SEEDS: [u16; 384] = {
+    let mut seeds = [0u16; 384];
     let mut k = 0;
     while k < seeds.len() {
-        let i = (k + SEED_FIRST) as u128;
-        seeds[k] = ((1u128 << 72) / (4 * i + 2)).isqrt() as u32;
+        let i = (k + SEED_FIRST) as u64;
+        seeds[k] = ((1u64 << 39) / (2 * i + 1)).isqrt() as u16;
         k += 1;
     }
     seeds
 };
 
-/// ⌊√n⌋ and whether it is exact, for n in [2^61, 2^63): a table seed good to about 2^-9, two
-/// Newton steps y ← y(3 − a·y²)/2 in fixed point (good to about 2^-30), r = a·y·2^31, and a final
-/// correction by comparing squares (r is then within a few units of the answer).
+/// ⌊√(radicand · 2^28)⌋ and whether it is exact, for a radicand in [2^23, 2^25).
+///
+/// With a = radicand/2^24 in [½, 2): a table seed y ≈ 1/√a good to about 2^-9, then two Newton
+/// steps y ← y(3 − a·y²)/2 in `u64` fixed point. Newton's steps approach 1/√a from below and
+/// truncation keeps them there, to within about 2^-30 after the second, so r = a·y·2^26 is the root
+/// or one less (`sqrt_widened_exact` checks every radicand); comparing squares settles which,
+/// without a data-dependent branch.
 #[inline]
-fn sqrt_floor(n: u64) -> (u64, bool) {
-    debug_assert!((1 << 61..1 << 63).contains(&n));
-    let mut y = RSQRT_SEEDS[(n >> SEED_SHIFT) as usize - SEED_FIRST] as u64;
-    for _ in 0..2 {
-        // a·y² in Q2.62, then y·(3 − a·y²)/2 back in Q1.31.
-        let a_y2 = ((n as u128 * (y * y) as u128) >> 62) as u64;
-        y = ((y as u128 * ((3u64 << 62) - a_y2) as u128) >> 63) as u64;
-    }
-    let mut root = ((n as u128 * y as u128) >> 62) as u64;
-    while root * root > n {
-        root -= 1;
-    }
-    while (root + 1) * (root + 1) <= n {
-        root += 1;
-    }
-    (root, root * root == n)
+fn sqrt_widened(radicand: u64) -> (u64, bool) {
+    debug_assert!((1 << 23..1 << 25).contains(&radicand));
+    let seed = RSQRT_SEEDS[(radicand >> SEED_SHIFT) as usize - SEED_FIRST] as u64; // Q1.15
+                                                                                   // 3 − a·y² in Q.54 (the radicand has 24 fraction bits); y(3 − a·y²)/2 kept in Q1.19.
+    let three_less = (3 << 54) - radicand * seed * seed;
+    let y = (seed * (three_less >> 32)) >> 19;
+    // The second step as y + y(1 − a·y²)/2, where 0 ≤ 1 − a·y² < 2^-15 in Q.62 keeps `u64` room
+    // for the product; the result is in Q1.31.
+    let shortfall = (1 << 62) - radicand * y * y;
+    let y = (y << 12) + ((y * (shortfall >> 8)) >> 43);
+    // a·y·2^26: the product has 24 + 31 fraction bits.
+    let root = (radicand * y) >> 29;
+    let remainder = (radicand << SQRT_WIDEN) - root * root;
+    // (root + 1)² ≤ n exactly when the remainder n − root² reaches 2·root + 1.
+    let too_small = remainder > 2 * root;
+    let exact = (remainder == 0) | (remainder == 2 * root + 1);
+    (root + too_small as u64, exact)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::sqrt_floor;
+    use super::{sqrt_widened, SQRT_WIDEN};
 
-    /// Oracle: `u64::isqrt`, on the range ends, on squares and their neighbours, and spread
-    /// through the range.
+    /// Every radicand against `u64::isqrt`.
     #[test]
-    fn sqrt_floor_matches_isqrt() {
-        let mut inputs = vec![1 << 61, (1 << 63) - 1];
-        for k in 0..200_000u64 {
-            let root = (1u64 << 30) * 3 / 2 + k * 7_919;
-            inputs.extend([root * root - 1, root * root, root * root + 1]);
-            inputs.push((1 << 61) + k.wrapping_mul(0x9e37_79b9_7f4a_7c15) % (3 << 61));
-        }
-        for n in inputs
-            .into_iter()
-            .filter(|n| (1 << 61..1 << 63).contains(n))
-        {
+    fn sqrt_widened_exact() {
+        for radicand in 1u64 << 23..1 << 25 {
+            let n = radicand << SQRT_WIDEN;
+            let root = n.isqrt();
             assert_eq!(
-                sqrt_floor(n),
-                (n.isqrt(), n.isqrt() * n.isqrt() == n),
-                "{n}"
+                sqrt_widened(radicand),
+                (root, root * root == n),
+                "{radicand}"
             );
         }
     }

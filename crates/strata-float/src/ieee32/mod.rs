@@ -131,6 +131,11 @@ impl Ieee32 {
         self.0 & !SIGN_BIT == 0
     }
 
+    /// Normal or subnormal: neither zero, infinite nor NaN.
+    pub(crate) const fn is_finite_nonzero(self) -> bool {
+        (self.0 & !SIGN_BIT).wrapping_sub(1) < EXP_MASK - 1
+    }
+
     pub const fn is_subnormal(self) -> bool {
         self.0 & EXP_MASK == 0 && !self.is_zero()
     }

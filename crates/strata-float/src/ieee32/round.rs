@@ -69,16 +69,6 @@ pub(crate) fn shift_right_jam(sig: u64, shift: u32) -> u64 {
     }
 }
 
-/// [`shift_right_jam`] for `u128`.
-#[inline]
-pub(crate) fn shift_right_jam_128(sig: u128, shift: u32) -> u128 {
-    if shift >= 128 {
-        (sig != 0) as u128
-    } else {
-        (sig >> shift) | ((sig & ((1 << shift) - 1)) != 0) as u128
-    }
-}
-
 /// The result of an overflow in `mode`: ±∞ or ±MAX, with overflow and inexact raised.
 pub(crate) fn overflow(negative: bool, mode: RoundingMode) -> Flagged<Ieee32> {
     let magnitude = if mode.overflows_to_infinity(negative) {
