@@ -150,13 +150,9 @@ impl Tensor {
         if shape.rank() < self.rank() {
             return Err(err());
         }
-        if shape.checked_numel().is_none() {
-            return Err(TensorError::InvalidShape {
-                op: "broadcast_to",
-                shape,
-                msg: "element count overflows".into(),
-            });
-        }
+        // A view whose materialized buffer could not exist is refused here, so that no later
+        // operation on it panics on a capacity overflow.
+        crate::tensor::buffer_len("broadcast_to", &shape, self.dtype())?;
         let lead = shape.rank() - self.rank();
         let mut strides = vec![0; shape.rank()];
         for (i, &target) in shape.dims().iter().enumerate().skip(lead) {
