@@ -1,5 +1,6 @@
 //! Throughput of `Ieee32` add/mul/div/fma/sqrt beside rustc_apfloat (no sqrt), Berkeley SoftFloat 3e
-//! (through softfloat-wrapper) and native `f32`, in one run, as Mops/s and ratios.
+//! (through softfloat-wrapper) and native `f32`, in one run, as Mops/s (the best of interleaved
+//! timed runs, see `RUNS`) and ratios.
 //!
 //! `cargo bench -p strata-float --bench ieee32_throughput`
 

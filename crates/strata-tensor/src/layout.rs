@@ -86,23 +86,35 @@ impl<const N: usize> Walk<N> {
     }
 
     /// Fills `out` (row-major, `rows() * inner_len()` elements) by calling
-    /// `f(out_row, starts, inner_strides)` for every row, in parallel for large walks.
+    /// `f(run, starts)` for consecutive runs of it, each within one row: `starts` are the
+    /// operands' offsets of the run's first element, and the run continues with
+    /// `inner_strides()`. Large walks are split across threads into fixed-size pieces of the
+    /// output (cutting rows where needed), so a single long row is parallel too.
     pub(crate) fn fill<U: Send>(&self, out: &mut [U], f: impl Fn(&mut [U], [usize; N]) + Sync) {
         let len = self.inner_len.max(1);
-        if out.len() < PARALLEL_THRESHOLD || rayon::current_num_threads() == 1 {
-            for (r, row) in out.chunks_mut(len).enumerate() {
-                f(row, self.row_starts(r));
+        let visit = |first: usize, piece: &mut [U]| {
+            let mut pos = first;
+            let mut rest = piece;
+            while !rest.is_empty() {
+                let (row, col) = (pos / len, pos % len);
+                let (run, tail) = rest.split_at_mut((len - col).min(rest.len()));
+                let mut starts = self.row_starts(row);
+                for (s, stride) in starts.iter_mut().zip(self.inner_strides) {
+                    *s += col * stride;
+                }
+                f(run, starts);
+                pos += run.len();
+                rest = tail;
             }
+        };
+        if out.len() < PARALLEL_THRESHOLD || rayon::current_num_threads() == 1 {
+            visit(0, out);
             return;
         }
-        let rows_per_task = (PARALLEL_THRESHOLD / 4 / len).max(1);
-        out.par_chunks_mut(rows_per_task * len)
+        const PIECE: usize = PARALLEL_THRESHOLD / 4;
+        out.par_chunks_mut(PIECE)
             .enumerate()
-            .for_each(|(task, chunk)| {
-                for (r, row) in chunk.chunks_mut(len).enumerate() {
-                    f(row, self.row_starts(task * rows_per_task + r));
-                }
-            });
+            .for_each(|(i, piece)| visit(i * PIECE, piece));
     }
 }
 

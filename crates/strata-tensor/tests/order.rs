@@ -160,6 +160,10 @@ fn tensor_sum_and_mean_reduce_groups_in_the_declared_order() {
         &[2, 33, 1, 4],
         &[0, 5],
         &[4, 0],
+        // Many rows over many kept columns: the columnwise path, several tree levels, and
+        // (for the larger one) parallel column chunks.
+        &[37, 20],
+        &[40, 3000],
     ];
     for dtype in [DType::F32, DType::F64] {
         for dims in shapes {

@@ -150,12 +150,8 @@ impl Ieee32 {
         let (exp, sig) = self.unpack_normalized();
         let odd = exp & 1;
         let (root, exact) = sqrt_widened(sig << odd);
-        round_pack(
-            false,
-            (exp - odd - SQRT_WIDEN) / 2,
-            root | !exact as u64,
-            env,
-        )
+        let root_exp = (exp - odd - SQRT_WIDEN) / 2;
+        round_pack(false, root_exp, root | !exact as u64, env)
     }
 
     /// IEEE `fusedMultiplyAdd`: `self · b + c` rounded once.
@@ -307,8 +303,9 @@ impl Ieee32 {
     }
 }
 
-/// Adds two terms given as `(negative, significand)` on the grid of 2^exp, where `big` is exact
-/// and no smaller than `small`, but for ties at equal exponents, and `small` may be jammed.
+/// Adds two terms given as `(negative, significand)` on the grid of 2^exp: `big`, exact, comes from
+/// the operand with the larger exponent (so it is the larger term unless the exponents are equal),
+/// and `small` may be jammed.
 fn add_aligned(
     (big_neg, big): (bool, u64),
     (small_neg, small): (bool, u64),
@@ -332,10 +329,10 @@ fn with_leading_bit_62(exp: i32, sig: u64) -> (i32, u64) {
     (exp - shift, sig << shift)
 }
 
-/// The radicand is widened by 2^28 so that its square root has 26 or 27 bits, enough to jam.
+/// The radicand is widened by 2^28 so that its square root has 26 or 27 bits: enough to jam.
 const SQRT_WIDEN: i32 = 28;
 
-/// The seed index is the radicand's top 9 or 10 bits, in [2^7, 2^9).
+/// The seed index `radicand >> 16` lies in [2^7, 2^9): intervals of width 2^-8 in a = radicand/2^24.
 const SEED_SHIFT: u32 = 16;
 const SEED_FIRST: usize = 128;
 
@@ -358,22 +355,24 @@ const RSQRT_SEEDS: [u16; 384] = {
 /// With a = radicand/2^24 in [½, 2): a table seed y ≈ 1/√a good to about 2^-9, then two Newton
 /// steps y ← y(3 − a·y²)/2 in `u64` fixed point. Newton's steps approach 1/√a from below and
 /// truncation keeps them there, to within about 2^-30 after the second, so r = a·y·2^26 is the root
-/// or one less (`sqrt_widened_exact` checks every radicand); comparing squares settles which,
+/// or one less (`sqrt_widened_exact` checks every radicand); comparing squares settles which
 /// without a data-dependent branch.
 #[inline]
 fn sqrt_widened(radicand: u64) -> (u64, bool) {
     debug_assert!((1 << 23..1 << 25).contains(&radicand));
-    let seed = RSQRT_SEEDS[(radicand >> SEED_SHIFT) as usize - SEED_FIRST] as u64; // Q1.15
-                                                                                   // 3 − a·y² in Q.54 (the radicand has 24 fraction bits); y(3 − a·y²)/2 kept in Q1.19.
+    // First step: the seed is in Q1.15, 3 − a·y² in Q.54 (the radicand has 24 fraction bits), and
+    // y(3 − a·y²)/2 is kept in Q1.19.
+    let seed = RSQRT_SEEDS[(radicand >> SEED_SHIFT) as usize - SEED_FIRST] as u64;
     let three_less = (3 << 54) - radicand * seed * seed;
     let y = (seed * (three_less >> 32)) >> 19;
-    // The second step as y + y(1 − a·y²)/2, where 0 ≤ 1 − a·y² < 2^-15 in Q.62 keeps `u64` room
-    // for the product; the result is in Q1.31.
-    let shortfall = (1 << 62) - radicand * y * y;
-    let y = (y << 12) + ((y * (shortfall >> 8)) >> 43);
-    // a·y·2^26: the product has 24 + 31 fraction bits.
-    let root = (radicand * y) >> 29;
-    let remainder = (radicand << SQRT_WIDEN) - root * root;
+    // Second step, applied to g = a·y (Q.43) rather than to y: a·y(3 − a·y²)/2 = g + g(1 − g·y)/2,
+    // where 0 ≤ 1 − g·y < 2^-15 in Q.62 leaves `u64` room for the product. The root a·y·2^26 is
+    // then g/2^17.
+    let g = radicand * y;
+    let shortfall = (1 << 62) - g * y;
+    let root = (g + ((g * (shortfall >> 30)) >> 33)) >> 17;
+    let n = radicand << SQRT_WIDEN;
+    let remainder = n - root * root;
     // (root + 1)² ≤ n exactly when the remainder n − root² reaches 2·root + 1.
     let too_small = remainder > 2 * root;
     let exact = (remainder == 0) | (remainder == 2 * root + 1);

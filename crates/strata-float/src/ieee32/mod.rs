@@ -196,6 +196,10 @@ impl Ieee32 {
     /// Like [`Ieee32::unpack`], with the significand shifted so that its leading one is bit 23.
     pub(crate) const fn unpack_normalized(self) -> (i32, u64) {
         let (exp, sig) = self.unpack();
+        // Normal significands are already normalized; the branch keeps `leading_zeros` off their path.
+        if self.exponent_field() != 0 {
+            return (exp, sig);
+        }
         let shift = sig.leading_zeros() as i32 - (63 - FRAC_BITS as i32);
         (exp - shift, sig << shift)
     }
