@@ -61,7 +61,7 @@ fn block_sums<T: Float>(x: &[T], block: usize) -> Vec<T> {
                 let mut acc = [T::zero(); LANES];
                 for i in 0..block {
                     for (a, row) in acc.iter_mut().zip(&rows) {
-                        *a = *a + row[i];
+                        *a += row[i];
                     }
                 }
                 lanes.copy_from_slice(&acc);
@@ -293,7 +293,7 @@ fn sum_rows<'a, T: Float>(
             let mut right = vec![T::zero(); out.len()];
             sum_rows(&mut right, mid..rows.end, row, order);
             for (o, r) in out.iter_mut().zip(right) {
-                *o = *o + r;
+                *o += r;
             }
         }
         _ => fold_rows(out, rows, row, T::zero(), add),
