@@ -41,6 +41,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Inspect binary32 values and evaluate IEEE-754 operations bit-exactly (the Ieee32 model).
     Float(strata_float::cli::FloatArgs),
+    /// Show, draw (Graphviz DOT) and convert IR graphs (text, JSON, torchlean.ir.v1).
+    Ir(strata_ir::cli::IrArgs),
     /// Print every trust boundary: what Strata relies on without checking it.
     Trust,
 }
@@ -51,6 +53,7 @@ fn main() {
         Command::Demo(args) => demo::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::Float(args) => strata_float::cli::run(&args),
+        Command::Ir(args) => strata_ir::cli::run(&args),
         Command::Trust => {
             print_trust();
             Ok(())

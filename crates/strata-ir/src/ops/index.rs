@@ -1,0 +1,46 @@
+//! Indexing: embedding lookup and gather.
+
+use super::{axis, require_float, RuleResult, TensorType};
+use strata_tensor::DType;
+
+fn require_indices(t: &TensorType, what: &str) -> Result<(), String> {
+    if t.dtype == DType::I64 {
+        Ok(())
+    } else {
+        Err(format!("{what} must be i64, got {}", t.dtype))
+    }
+}
+
+/// F.embedding: i64 `indices [*]`, float `weight [V, D]` → `[*, D]` in the weight's dtype.
+pub(super) fn embedding(indices: &TensorType, weight: &TensorType) -> RuleResult {
+    require_indices(indices, "the indices")?;
+    require_float(weight.dtype, "the weight")?;
+    let [_, dim] = weight.dims() else {
+        return Err(format!("the weight must be [V, D], got {}", weight.shape));
+    };
+    let mut dims = indices.dims().to_vec();
+    dims.push(*dim);
+    Ok(TensorType::new(dims, weight.dtype))
+}
+
+/// torch.gather: `index` (i64) has `x`'s rank and fits in `x` on every axis but `axis`;
+/// the output has `index`'s shape and `x`'s dtype.
+pub(super) fn gather(along: isize, x: &TensorType, index: &TensorType) -> RuleResult {
+    require_indices(index, "the index")?;
+    if index.rank() != x.rank() {
+        return Err(format!(
+            "the index {} must have the input's rank {}",
+            index.shape,
+            x.rank()
+        ));
+    }
+    let a = axis(along, x.rank().max(1))?;
+    let fits = (index.dims().iter().zip(x.dims()).enumerate()).all(|(d, (i, n))| d == a || i <= n);
+    if !fits {
+        return Err(format!(
+            "the index {} exceeds the input {} off axis {a}",
+            index.shape, x.shape
+        ));
+    }
+    Ok(TensorType::new(index.shape.clone(), x.dtype))
+}
