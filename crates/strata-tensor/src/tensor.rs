@@ -80,7 +80,7 @@ impl Tensor {
 
     /// A rank-0 tensor of `dtype` holding `value` (rounded to the dtype).
     pub fn scalar_f64(value: f64, dtype: DType) -> Tensor {
-        Self::full((), value, dtype).expect("a scalar always has one element")
+        Self::from_storage(filled(dtype, value, 1), Shape::scalar())
     }
 
     pub(crate) fn from_storage(storage: Storage, shape: Shape) -> Tensor {
@@ -97,18 +97,7 @@ impl Tensor {
     pub fn full(shape: impl Into<Shape>, value: f64, dtype: DType) -> Result<Tensor> {
         let shape = shape.into();
         let n = buffer_len("full", &shape, dtype)?;
-        fn fill<T: Element>(v: f64, n: usize) -> Storage {
-            T::into_storage(vec![T::from_f64(v); n])
-        }
-        let storage = match dtype {
-            DType::F32 => fill::<f32>(value, n),
-            DType::F64 => fill::<f64>(value, n),
-            DType::I64 => fill::<i64>(value, n),
-            DType::Bool => fill::<bool>(value, n),
-            DType::F16 => fill::<f16>(value, n),
-            DType::BF16 => fill::<bf16>(value, n),
-        };
-        Ok(Self::from_storage(storage, shape))
+        Ok(Self::from_storage(filled(dtype, value, n), shape))
     }
 
     pub fn zeros(shape: impl Into<Shape>, dtype: DType) -> Result<Tensor> {
@@ -297,6 +286,21 @@ impl Tensor {
             DType::BF16 => convert::<S, bf16>(self, v),
         });
         Ok(Self::from_storage(storage, self.shape.clone()))
+    }
+}
+
+/// `n` copies of `value` converted to `dtype` (callers checked `n` with [`buffer_len`]).
+fn filled(dtype: DType, value: f64, n: usize) -> Storage {
+    fn fill<T: Element>(v: f64, n: usize) -> Storage {
+        T::into_storage(vec![T::from_f64(v); n])
+    }
+    match dtype {
+        DType::F32 => fill::<f32>(value, n),
+        DType::F64 => fill::<f64>(value, n),
+        DType::I64 => fill::<i64>(value, n),
+        DType::Bool => fill::<bool>(value, n),
+        DType::F16 => fill::<f16>(value, n),
+        DType::BF16 => fill::<bf16>(value, n),
     }
 }
 
