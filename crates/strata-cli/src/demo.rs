@@ -171,6 +171,7 @@ pub fn run(args: &DemoArgs) -> Result<(), String> {
         .collect::<Result<_, _>>()
         .map_err(e)?;
     let test_x = rows(&data.images, test_idx).map_err(e)?;
+    let test_labels: Vec<usize> = test_idx.iter().map(|&i| data.labels[i]).collect();
     for epoch in 1..=args.epochs {
         let shuffled: Vec<usize> = rng
             .permutation(train_idx.len())
@@ -192,12 +193,7 @@ pub fn run(args: &DemoArgs) -> Result<(), String> {
             }
         }
         if epoch % 10 == 0 || epoch == args.epochs {
-            let acc = model
-                .accuracy(
-                    &test_x,
-                    &test_idx.iter().map(|&i| data.labels[i]).collect::<Vec<_>>(),
-                )
-                .map_err(e)?;
+            let acc = model.accuracy(&test_x, &test_labels).map_err(e)?;
             outln!(
                 "epoch {epoch:>3}  train loss {:.4}  test accuracy {:.2}%",
                 total / train_idx.len() as f64,
@@ -205,7 +201,6 @@ pub fn run(args: &DemoArgs) -> Result<(), String> {
             );
         }
     }
-    let test_labels: Vec<usize> = test_idx.iter().map(|&i| data.labels[i]).collect();
     let acc = model.accuracy(&test_x, &test_labels).map_err(e)?;
     outln!(
         "test accuracy {:.2}% ({} of {}) in {:.2} s",

@@ -4,7 +4,8 @@
 use crate::error::{Result, TensorError};
 use crate::kernels::conv::{self, Conv1dParams, Conv2dParams, ConvTranspose2dParams};
 use crate::kernels::pool::{self, AvgPool2dParams, MaxPool2dParams};
-use crate::{DType, Float, Tensor};
+use crate::tensor::with_float;
+use crate::{Float, Tensor};
 
 /// Gradients of a convolution with respect to its input, weight and bias.
 #[derive(Clone, Debug)]
@@ -14,31 +15,15 @@ pub struct ConvGrads {
     pub bias: Tensor,
 }
 
-/// Runs `$body` with `$T` bound to f32 or f64 according to `$dtype`, or fails naming `$op`.
-macro_rules! with_float {
-    ($op:expr, $dtype:expr, |$T:ident| $body:expr) => {
-        match $dtype {
-            DType::F32 => {
-                type $T = f32;
-                $body
-            }
-            DType::F64 => {
-                type $T = f64;
-                $body
-            }
-            got => Err(TensorError::UnsupportedDType {
-                op: $op,
-                got,
-                expected: "f32 or f64",
-            }),
-        }
-    };
+fn dims<const R: usize>(op: &'static str, t: &Tensor, what: &str) -> Result<[usize; R]> {
+    fixed_rank(op, t.dims(), what)
 }
 
-fn dims<const R: usize>(op: &'static str, t: &Tensor, what: &str) -> Result<[usize; R]> {
-    t.dims().try_into().map_err(|_| TensorError::InvalidShape {
+/// `shape` as an array of rank `R`, or an error naming `what` had the wrong rank.
+fn fixed_rank<const R: usize>(op: &'static str, shape: &[usize], what: &str) -> Result<[usize; R]> {
+    shape.try_into().map_err(|_| TensorError::InvalidShape {
         op,
-        shape: t.shape().clone(),
+        shape: shape.to_vec().into(),
         msg: format!("{what} must have rank {R}"),
     })
 }
@@ -312,7 +297,7 @@ impl Tensor {
         input_shape: &[usize],
     ) -> Result<Tensor> {
         let op = "max_pool2d_backward";
-        let xs = rank4(op, input_shape)?;
+        let xs = fixed_rank::<4>(op, input_shape, "input")?;
         let gs = dims::<4>(op, grad_output, "grad_output")?;
         check_grad_shape(op, indices, &gs)?;
         let idx = indices.data::<i64>()?;
@@ -341,7 +326,7 @@ impl Tensor {
         params: &AvgPool2dParams,
     ) -> Result<Tensor> {
         let op = "avg_pool2d_backward";
-        let xs = rank4(op, input_shape)?;
+        let xs = fixed_rank::<4>(op, input_shape, "input")?;
         check_grad_shape(op, grad_output, &pool::avg_pool2d_output_shape(xs, params)?)?;
         with_float!(op, grad_output.dtype(), |T| {
             pooled(
@@ -368,7 +353,7 @@ impl Tensor {
         input_shape: &[usize],
     ) -> Result<Tensor> {
         let op = "adaptive_avg_pool2d_backward";
-        let xs = rank4(op, input_shape)?;
+        let xs = fixed_rank::<4>(op, input_shape, "input")?;
         let gs = dims::<4>(op, grad_output, "grad_output")?;
         with_float!(op, grad_output.dtype(), |T| {
             pooled(
@@ -392,12 +377,4 @@ impl Tensor {
             Ok((pooled(y, out)?, Tensor::from_vec(idx, out)?))
         })
     }
-}
-
-fn rank4(op: &'static str, shape: &[usize]) -> Result<[usize; 4]> {
-    shape.try_into().map_err(|_| TensorError::InvalidShape {
-        op,
-        shape: shape.to_vec().into(),
-        msg: "input must have rank 4".into(),
-    })
 }

@@ -2,7 +2,7 @@
 //! generic over the float type, so one definition serves f32 and f64 and the inner loops
 //! compile to straight-line (vectorizable) code on contiguous runs.
 
-use crate::error::{Result, TensorError};
+use crate::error::{float_only, Result, TensorError};
 use crate::layout::Walk;
 use crate::tensor::with_storage;
 use crate::{broadcast_shapes, DType, Element, Float, Shape, Storage, Tensor};
@@ -229,14 +229,6 @@ pub(crate) fn zip_map<T: Element, U: Element>(
         }
     });
     Ok(Tensor::from_storage(U::into_storage(out), shape))
-}
-
-fn float_only(op: &'static str, got: DType) -> TensorError {
-    TensorError::UnsupportedDType {
-        op,
-        got,
-        expected: "f32 or f64",
-    }
 }
 
 impl Tensor {

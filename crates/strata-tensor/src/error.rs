@@ -64,6 +64,15 @@ impl TensorError {
     }
 }
 
+/// The error for a float-only operation given another dtype.
+pub(crate) fn float_only(op: &'static str, got: crate::DType) -> TensorError {
+    TensorError::UnsupportedDType {
+        op,
+        got,
+        expected: "f32 or f64",
+    }
+}
+
 /// Shorthand for an `InvalidArgument` error.
 pub(crate) fn invalid(op: &'static str, msg: impl Into<String>) -> TensorError {
     TensorError::InvalidArgument {

@@ -1,7 +1,7 @@
 //! Indexing with index tensors (i64), and padding.
 
 use crate::error::{invalid, Result, TensorError};
-use crate::tensor::with_storage;
+use crate::tensor::{with_float, with_storage};
 use crate::{DType, Element, Float, Tensor};
 
 fn indices(op: &'static str, index: &Tensor) -> Result<Vec<i64>> {
@@ -124,15 +124,9 @@ impl Tensor {
             }
             Tensor::from_vec(out, t.shape().clone())
         }
-        match self.dtype() {
-            DType::F32 => add::<f32>(self, src, index, &positions),
-            DType::F64 => add::<f64>(self, src, index, &positions),
-            got => Err(TensorError::UnsupportedDType {
-                op: "scatter_add",
-                got,
-                expected: "f32 or f64",
-            }),
-        }
+        with_float!("scatter_add", self.dtype(), |T| add::<T>(
+            self, src, index, &positions
+        ))
     }
 
     /// `index` must have the rank of `self` and be no larger on every axis but `d`; for

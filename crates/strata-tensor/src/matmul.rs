@@ -8,7 +8,8 @@
 use crate::error::{Result, TensorError};
 use crate::kernels::gemm::{gemm, MatMut, MatRef};
 use crate::reduce::sum_in_order;
-use crate::{broadcast_shapes, Float, ReduceOrder, Shape, Storage, Tensor};
+use crate::tensor::with_float;
+use crate::{broadcast_shapes, Element, Float, ReduceOrder, Shape, Tensor};
 use rayon::prelude::*;
 
 /// Which kernel computes each dot product.
@@ -172,17 +173,9 @@ impl Tensor {
             });
         }
         let p = plan(self, other)?;
-        let storage = match self.storage() {
-            Storage::F32(_) => Storage::F32(run::<f32>(&p, kernel)?),
-            Storage::F64(_) => Storage::F64(run::<f64>(&p, kernel)?),
-            _ => {
-                return Err(TensorError::UnsupportedDType {
-                    op: "matmul",
-                    got: self.dtype(),
-                    expected: "f32 or f64",
-                })
-            }
-        };
+        let storage = with_float!("matmul", self.dtype(), |T| Ok(T::into_storage(run::<T>(
+            &p, kernel
+        )?)))?;
         Ok(Tensor::from_storage(storage, p.out_dims.into()))
     }
 }

@@ -1,7 +1,7 @@
 //! Fused neural-network operations: softmax family, normalization layers, embedding lookup.
 //! Every internal sum uses the default [`ReduceOrder`], so results do not depend on threads.
 
-use crate::error::{Result, TensorError};
+use crate::error::{float_only, Result, TensorError};
 use crate::reduce::sum_in_order;
 use crate::{DType, Float, ReduceOrder, Storage, Tensor};
 use rayon::prelude::*;
@@ -46,13 +46,7 @@ fn along_axis(
     let storage = match t.dtype() {
         DType::F32 => Storage::F32(rows(&moved, len, &f32fn)?),
         DType::F64 => Storage::F64(rows(&moved, len, &f64fn)?),
-        got => {
-            return Err(TensorError::UnsupportedDType {
-                op,
-                got,
-                expected: "f32 or f64",
-            })
-        }
+        got => return Err(float_only(op, got)),
     };
     // Swapping two axes is its own inverse.
     Ok(Tensor::from_storage(storage, moved.shape().clone())
@@ -60,23 +54,26 @@ fn along_axis(
         .contiguous())
 }
 
-fn softmax_row<T: Float>(x: &[T], out: &mut [T]) {
+/// Writes `exp(x − max x)` into `out` and returns `(max x, Σ out)` in the default order: the
+/// shared first half of softmax and log-softmax.
+fn shifted_exp<T: Float>(x: &[T], out: &mut [T]) -> (T, T) {
     let m = x.iter().fold(T::NEG_INFINITY, |a, &v| a.max_nan(v));
     for (o, &v) in out.iter_mut().zip(x) {
         *o = (v - m).exp();
     }
-    let s = sum_in_order(out, ReduceOrder::default());
+    (m, sum_in_order(out, ReduceOrder::default()))
+}
+
+fn softmax_row<T: Float>(x: &[T], out: &mut [T]) {
+    let (_, s) = shifted_exp(x, out);
     for o in out.iter_mut() {
         *o = *o / s;
     }
 }
 
 fn log_softmax_row<T: Float>(x: &[T], out: &mut [T]) {
-    let m = x.iter().fold(T::NEG_INFINITY, |a, &v| a.max_nan(v));
-    for (o, &v) in out.iter_mut().zip(x) {
-        *o = (v - m).exp();
-    }
-    let lse = m + sum_in_order(out, ReduceOrder::default()).ln();
+    let (m, s) = shifted_exp(x, out);
+    let lse = m + s.ln();
     for (o, &v) in out.iter_mut().zip(x) {
         *o = v - lse;
     }

@@ -1,11 +1,12 @@
 //! Reductions along axes with a declared evaluation order.
 //!
 //! Each output element is reduced by one thread, in the order that [`ReduceOrder`] names;
-//! threads only split *independent* outputs (or, for a pairwise tree, independent subtrees), so
+//! threads only split *independent* work (outputs, or the leaves of a pairwise tree), so
 //! results are bit-identical whatever the thread count.
 
 use crate::error::{Result, TensorError};
-use crate::{DType, Float, Storage, Tensor};
+use crate::tensor::with_float;
+use crate::{Element, Float, Tensor};
 use rayon::prelude::*;
 
 /// The order in which a floating-point sum is evaluated.
@@ -332,19 +333,13 @@ impl Tensor {
         ) && g.last_axis_kept
             && g.groups >= COLUMNWISE_MIN_GROUPS
             && g.group_len > 0;
-        let storage = match self.storage() {
-            Storage::F32(_) if columnwise => Storage::F32(per_column(&g, op, order)?),
-            Storage::F64(_) if columnwise => Storage::F64(per_column(&g, op, order)?),
-            Storage::F32(_) => Storage::F32(per_group(&g, |x: &[f32]| op.apply(x, order))?),
-            Storage::F64(_) => Storage::F64(per_group(&g, |x: &[f64]| op.apply(x, order))?),
-            _ => {
-                return Err(TensorError::UnsupportedDType {
-                    op: op.name(),
-                    got: self.dtype(),
-                    expected: "f32 or f64",
-                })
-            }
-        };
+        let storage = with_float!(op.name(), self.dtype(), |T| {
+            Ok(T::into_storage(if columnwise {
+                per_column::<T>(&g, op, order)?
+            } else {
+                per_group(&g, |x: &[T]| op.apply(x, order))?
+            }))
+        })?;
         Ok(Tensor::from_storage(storage, g.out_dims.into()))
     }
 
@@ -410,17 +405,9 @@ impl Tensor {
             }
             best as i64
         }
-        let idx = match self.dtype() {
-            DType::F32 => per_group(&g, |x: &[f32]| pick(x, better))?,
-            DType::F64 => per_group(&g, |x: &[f64]| pick(x, better))?,
-            d => {
-                return Err(TensorError::UnsupportedDType {
-                    op,
-                    got: d,
-                    expected: "f32 or f64",
-                })
-            }
-        };
+        let idx = with_float!(op, self.dtype(), |T| per_group(&g, |x: &[T]| pick(
+            x, better
+        )))?;
         Tensor::from_vec(idx, g.out_dims)
     }
 }

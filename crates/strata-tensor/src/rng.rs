@@ -159,11 +159,7 @@ fn box_muller(u1: f64, u2: f64) -> [f64; 2] {
 fn float_dtype(op: &'static str, dtype: DType) -> Result<()> {
     match dtype {
         DType::F32 | DType::F64 => Ok(()),
-        got => Err(TensorError::UnsupportedDType {
-            op,
-            got,
-            expected: "f32 or f64",
-        }),
+        got => Err(crate::error::float_only(op, got)),
     }
 }
 

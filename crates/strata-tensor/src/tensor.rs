@@ -1,7 +1,8 @@
 //! The [`Tensor`] type: a shape, strides and an offset over shared immutable storage.
 
+use crate::elementwise::map;
 use crate::error::{invalid, Result, TensorError};
-use crate::layout::{gather, Walk};
+use crate::layout::gather;
 use crate::{DType, Element, Shape, Storage};
 use half::{bf16, f16};
 use std::borrow::Cow;
@@ -49,6 +50,25 @@ macro_rules! with_storage {
     };
 }
 pub(crate) use with_storage;
+
+/// Runs `$body` with the type alias `$T` bound to f32 or f64 according to `$dtype`, or fails
+/// with the float-only error naming `$op`.
+macro_rules! with_float {
+    ($op:expr, $dtype:expr, |$T:ident| $body:expr) => {
+        match $dtype {
+            $crate::DType::F32 => {
+                type $T = f32;
+                $body
+            }
+            $crate::DType::F64 => {
+                type $T = f64;
+                $body
+            }
+            got => Err($crate::error::float_only($op, got)),
+        }
+    };
+}
+pub(crate) use with_float;
 
 impl Tensor {
     // ---------- construction ----------
@@ -265,27 +285,15 @@ impl Tensor {
         if dtype == self.dtype() {
             return Ok(self.clone());
         }
-        fn convert<S: Element, D: Element + Send>(t: &Tensor, src: &[S]) -> Storage {
-            let mut out = vec![D::zero(); t.numel()];
-            let walk = Walk::new(t.dims(), [t.strides()], [t.offset()]);
-            let [s] = walk.inner_strides();
-            walk.fill(&mut out, |row, [start]| {
-                for (i, o) in row.iter_mut().enumerate() {
-                    *o = src[start + i * s].cast::<D>();
-                }
-            });
-            D::into_storage(out)
-        }
-        // f32↔f64 and f16/bf16→f32 are exact through f64; f64→f32/f16/bf16 rounds once.
-        let storage = with_storage!(&*self.storage, |v: S| match dtype {
-            DType::F32 => convert::<S, f32>(self, v),
-            DType::F64 => convert::<S, f64>(self, v),
-            DType::I64 => convert::<S, i64>(self, v),
-            DType::Bool => convert::<S, bool>(self, v),
-            DType::F16 => convert::<S, f16>(self, v),
-            DType::BF16 => convert::<S, bf16>(self, v),
-        });
-        Ok(Self::from_storage(storage, self.shape.clone()))
+        // Each conversion rounds once (see `Element::cast`).
+        Ok(with_storage!(&*self.storage, |v: S| match dtype {
+            DType::F32 => map(self, v, S::cast::<f32>),
+            DType::F64 => map(self, v, S::cast::<f64>),
+            DType::I64 => map(self, v, S::cast::<i64>),
+            DType::Bool => map(self, v, S::cast::<bool>),
+            DType::F16 => map(self, v, S::cast::<f16>),
+            DType::BF16 => map(self, v, S::cast::<bf16>),
+        }))
     }
 }
 

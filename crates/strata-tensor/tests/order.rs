@@ -91,8 +91,8 @@ fn sum_in_order_matches_the_declared_trees_bit_for_bit() {
 
 #[test]
 fn large_sums_keep_the_tree_on_the_parallel_path() {
-    // At 2^16 elements and above the two halves of the tree are summed on different threads;
-    // the tree itself must not change.
+    // At 2^16 elements and above the tree's leaves are summed in parallel chunks; the tree
+    // itself must not change.
     let mut rng = SplitMix64::new(32);
     for n in [65535, 65536, 65537, 100_003, (1 << 17) + 5] {
         for dtype in [DType::F32, DType::F64] {
