@@ -39,6 +39,6 @@ pub mod torchlean;
 
 pub use error::{IrError, NodeRef};
 pub use graph::{Graph, GraphBuilder, Node, NodeId};
-pub use op::{Arity, AttentionMask, GeluApproximation, Literal, Op, Reduction};
+pub use op::{Arity, AttentionMask, Comparison, GeluApproximation, Literal, Op, Reduction};
 pub use ops::TensorType;
 pub use serde_impls::parse_dtype;

@@ -84,6 +84,33 @@ pub enum Reduction {
     Sum,
 }
 
+/// An elementwise comparison.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Comparison {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl Comparison {
+    /// The tensor library's comparison.
+    pub fn cmp_op(self) -> strata_tensor::CmpOp {
+        use strata_tensor::CmpOp;
+        match self {
+            Comparison::Eq => CmpOp::Eq,
+            Comparison::Ne => CmpOp::Ne,
+            Comparison::Lt => CmpOp::Lt,
+            Comparison::Le => CmpOp::Le,
+            Comparison::Gt => CmpOp::Gt,
+            Comparison::Ge => CmpOp::Ge,
+        }
+    }
+}
+
 /// Which positions attention may look at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -169,6 +196,32 @@ pub enum Op {
     Minimum,
     /// Elementwise maximum, NaN-propagating (torch.maximum).
     Maximum,
+    /// The Gauss error function (torch.erf).
+    Erf,
+    /// −1, 0 or +1 by the sign of `x` (zeros keep their sign, NaN stays NaN; torch.sign).
+    Sign,
+    /// Round toward −∞ (torch.floor); the identity on integers.
+    Floor,
+    /// torch.where(cond, x, y): a bool `cond`, then `x` and `y` of one dtype, all three
+    /// broadcast together.
+    Where,
+    /// An elementwise comparison of two broadcast operands of one dtype → bool. NaN compares
+    /// unequal and unordered (IEEE 754).
+    Compare {
+        cmp: Comparison,
+    },
+    /// Logical not of a bool tensor.
+    LogicalNot,
+    /// Logical and of two broadcast bool tensors.
+    LogicalAnd,
+    /// Logical or of two broadcast bool tensors.
+    LogicalOr,
+    /// `x.to(dtype)`: floats round to nearest even, float → integer truncates toward zero
+    /// (NaN and out-of-range values are errors at run time), bool ↔ number is 0/1.
+    Cast {
+        #[serde(with = "serde_impls::dtype")]
+        dtype: DType,
+    },
 
     // ----- linear algebra (ops/linalg.rs) -----
     /// torch.matmul: 1-D operands promoted and squeezed back, batch dimensions broadcast.
@@ -176,6 +229,12 @@ pub enum Op {
     /// F.linear: inputs `x [*, in]`, `weight [out, in]`, and `bias [out]` when `bias`.
     Linear {
         bias: bool,
+    },
+    /// torch.einsum: lowercase letters, no ellipsis, no letter twice within one operand or the
+    /// output (`"bij,bjk->bik"`); without `->`, the output is the letters that occur once, in
+    /// alphabetical order. Float operands of one dtype.
+    Einsum {
+        equation: String,
     },
 
     // ----- convolution and pooling (ops/conv.rs): batched `[N, C, …]` or unbatched `[C, …]` -----
@@ -263,12 +322,25 @@ pub enum Op {
         scale: Option<f64>,
     },
 
-    // ----- indexing (ops/index.rs) -----
+    // ----- indexing and masks (ops/index.rs) -----
     /// F.embedding: i64 `indices [*]` and `weight [V, D]` → `[*, D]`.
     Embedding,
     /// torch.gather: `x` and i64 `index` of the same rank → `index`'s shape.
     Gather {
         axis: isize,
+    },
+
+    /// torch.tril (`upper: false`: keep `j − i ≤ diagonal`) or torch.triu (`upper: true`: keep
+    /// `j − i ≥ diagonal`) on the last two axes; the rest become zero.
+    Trilu {
+        upper: bool,
+        diagonal: i64,
+    },
+    /// torch.argmax along `axis`: the first index of the maximum (a NaN counts as the
+    /// maximum), i64.
+    ArgMax {
+        axis: isize,
+        keepdim: bool,
     },
 
     // ----- shape (ops/shape.rs) -----
@@ -297,6 +369,10 @@ pub enum Op {
     /// torch.cat along `axis`.
     Concat {
         axis: isize,
+    },
+    /// torch.tile with one repeat count per axis (ONNX Tile).
+    Tile {
+        repeats: Vec<usize>,
     },
     /// Piece `index` of torch.split(x, sizes, axis): the sizes must add up to the axis
     /// extent. One node is one piece; a split into k pieces is k nodes on the same input.
@@ -384,7 +460,7 @@ pub enum Op {
 
 impl Op {
     /// Every op tag, in declaration order.
-    pub const TAGS: [&'static str; 64] = [
+    pub const TAGS: [&'static str; 77] = [
         "input",
         "constant",
         "parameter",
@@ -412,8 +488,18 @@ impl Op {
         "pow",
         "minimum",
         "maximum",
+        "erf",
+        "sign",
+        "floor",
+        "where",
+        "compare",
+        "logical_not",
+        "logical_and",
+        "logical_or",
+        "cast",
         "matmul",
         "linear",
+        "einsum",
         "conv1d",
         "conv2d",
         "conv_transpose2d",
@@ -430,12 +516,15 @@ impl Op {
         "scaled_dot_product_attention",
         "embedding",
         "gather",
+        "trilu",
+        "arg_max",
         "reshape",
         "flatten",
         "permute",
         "transpose",
         "broadcast_to",
         "concat",
+        "tile",
         "split",
         "slice",
         "pad",
@@ -481,6 +570,15 @@ impl Op {
             Op::Pow => "pow",
             Op::Minimum => "minimum",
             Op::Maximum => "maximum",
+            Op::Erf => "erf",
+            Op::Sign => "sign",
+            Op::Floor => "floor",
+            Op::Where => "where",
+            Op::Compare { .. } => "compare",
+            Op::LogicalNot => "logical_not",
+            Op::LogicalAnd => "logical_and",
+            Op::LogicalOr => "logical_or",
+            Op::Cast { .. } => "cast",
             Op::Matmul => "matmul",
             Op::Linear { .. } => "linear",
             Op::Conv1d { .. } => "conv1d",
@@ -499,12 +597,16 @@ impl Op {
             Op::ScaledDotProductAttention { .. } => "scaled_dot_product_attention",
             Op::Embedding => "embedding",
             Op::Gather { .. } => "gather",
+            Op::Trilu { .. } => "trilu",
+            Op::ArgMax { .. } => "arg_max",
+            Op::Einsum { .. } => "einsum",
             Op::Reshape { .. } => "reshape",
             Op::Flatten { .. } => "flatten",
             Op::Permute { .. } => "permute",
             Op::Transpose { .. } => "transpose",
             Op::BroadcastTo { .. } => "broadcast_to",
             Op::Concat { .. } => "concat",
+            Op::Tile { .. } => "tile",
             Op::Split { .. } => "split",
             Op::Slice { .. } => "slice",
             Op::Pad { .. } => "pad",

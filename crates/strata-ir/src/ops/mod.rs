@@ -85,6 +85,14 @@ impl Op {
             | Op::Silu
             | Op::Softplus { .. }
             | Op::Detach
+            | Op::Erf
+            | Op::Sign
+            | Op::Floor
+            | Op::LogicalNot
+            | Op::Cast { .. }
+            | Op::Trilu { .. }
+            | Op::ArgMax { .. }
+            | Op::Tile { .. }
             | Op::MaxPool2d { .. }
             | Op::AvgPool2d { .. }
             | Op::AdaptiveAvgPool2d { .. }
@@ -110,6 +118,9 @@ impl Op {
             | Op::Pow
             | Op::Minimum
             | Op::Maximum
+            | Op::Compare { .. }
+            | Op::LogicalAnd
+            | Op::LogicalOr
             | Op::Matmul
             | Op::MaskedSoftmax { .. }
             | Op::Embedding
@@ -130,7 +141,8 @@ impl Op {
             Op::ScaledDotProductAttention { mask, .. } => {
                 plus_optional(3, *mask == AttentionMask::Explicit)
             }
-            Op::Concat { .. } => Arity::AtLeast(1),
+            Op::Where => Exactly(3),
+            Op::Concat { .. } | Op::Einsum { .. } => Arity::AtLeast(1),
         }
     }
 
@@ -165,10 +177,27 @@ impl Op {
             | Op::Gelu { .. }
             | Op::Silu
             | Op::Softplus { .. }
-            | Op::Detach => elementwise::unary(self, &inputs[0]),
-            Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Pow | Op::Minimum | Op::Maximum => {
-                elementwise::binary(self, &inputs[0], &inputs[1])
-            }
+            | Op::Detach
+            | Op::Erf
+            | Op::Sign
+            | Op::Floor
+            | Op::LogicalNot => elementwise::unary(self, &inputs[0]),
+            Op::Add
+            | Op::Sub
+            | Op::Mul
+            | Op::Div
+            | Op::Pow
+            | Op::Minimum
+            | Op::Maximum
+            | Op::Compare { .. }
+            | Op::LogicalAnd
+            | Op::LogicalOr => elementwise::binary(self, &inputs[0], &inputs[1]),
+            Op::Where => elementwise::where_(&inputs[0], &inputs[1], &inputs[2]),
+            Op::Cast { dtype } => Ok(TensorType::new(inputs[0].shape.clone(), *dtype)),
+            Op::Einsum { equation } => linalg::einsum(equation, inputs),
+            Op::Trilu { .. } => index::trilu(&inputs[0]),
+            Op::ArgMax { axis, keepdim } => index::arg_max(*axis, *keepdim, &inputs[0]),
+            Op::Tile { repeats } => shape::tile(repeats, &inputs[0]),
             Op::Matmul => linalg::matmul(&inputs[0], &inputs[1]),
             Op::Linear { .. } => linalg::linear(inputs),
             Op::Conv1d { params, .. } => conv::conv1d(params, inputs),

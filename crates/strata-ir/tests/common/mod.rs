@@ -1,7 +1,8 @@
 //! A graph that uses every op of the vocabulary, with valid shapes throughout.
 
 use strata_ir::{
-    AttentionMask, GeluApproximation, Graph, GraphBuilder, Literal, NodeId, Op, Reduction,
+    AttentionMask, Comparison, GeluApproximation, Graph, GraphBuilder, Literal, NodeId, Op,
+    Reduction,
 };
 use strata_tensor::{AvgPool2dParams, Conv1dParams, Conv2dParams, ConvTranspose2dParams};
 use strata_tensor::{DType, MaxPool2dParams, Shape, Tensor};
@@ -175,6 +176,9 @@ pub fn every_op_graph() -> Graph {
             threshold: 20.0,
         },
         Op::Detach,
+        Op::Erf,
+        Op::Sign,
+        Op::Floor,
     ];
     for op in unary {
         h = b.op(op, &[h]);
@@ -192,6 +196,34 @@ pub fn every_op_graph() -> Graph {
     ] {
         h = b.op(op, &[h, row]);
     }
+    let positive = b.op(Op::Compare { cmp: Comparison::Gt }, &[h, row]);
+    let negative = b.op(Op::LogicalNot, &[positive]);
+    let both = b.op(Op::LogicalAnd, &[positive, negative]);
+    let either = b.op(Op::LogicalOr, &[positive, both]);
+    h = b.op(Op::Where, &[either, h, row]);
+    let as_f64 = b.op(Op::Cast { dtype: DType::F64 }, &[h]);
+    b.op(Op::Cast { dtype: F32 }, &[as_f64]);
+    b.op(
+        Op::Trilu {
+            upper: true,
+            diagonal: -1,
+        },
+        &[h],
+    );
+    b.op(
+        Op::ArgMax {
+            axis: -1,
+            keepdim: false,
+        },
+        &[h],
+    );
+    b.op(Op::Tile { repeats: vec![2, 1] }, &[h]);
+    b.op(
+        Op::Einsum {
+            equation: "ij,kj->ik".into(),
+        },
+        &[h, h],
+    );
     let sm = b.op(Op::Softmax { axis: -1 }, &[h]);
     let lsm = b.op(Op::LogSoftmax { axis: 1 }, &[sm]);
     let mask =

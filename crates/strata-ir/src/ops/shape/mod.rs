@@ -1,4 +1,5 @@
-//! Shape ops: reshape, flatten, permute, transpose, broadcast_to, concat, split, slice, pad.
+//! Shape ops: reshape, flatten, permute, transpose, broadcast_to, concat, tile, split, slice,
+//! pad.
 //! All keep the dtype.
 
 use super::{axis, common_dtype, RuleResult, TensorType};
@@ -169,5 +170,20 @@ pub(super) fn pad(pads: &[[usize; 2]], x: &TensorType) -> RuleResult {
             .and_then(|v| v.checked_add(*after))
             .ok_or("the padded size overflows")?;
     }
+    Ok(TensorType::new(dims, x.dtype))
+}
+
+/// torch.tile with one repeat count per axis: each extent multiplied by its count.
+pub(super) fn tile(repeats: &[usize], x: &TensorType) -> RuleResult {
+    if repeats.len() != x.rank() {
+        return Err(format!(
+            "{} repeat counts for rank {}",
+            repeats.len(),
+            x.rank()
+        ));
+    }
+    let dims = (x.dims().iter().zip(repeats))
+        .map(|(&d, &r)| d.checked_mul(r).ok_or_else(|| format!("tiling {} by {repeats:?} overflows", x.shape)))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(TensorType::new(dims, x.dtype))
 }

@@ -1,4 +1,4 @@
-//! Indexing: embedding lookup and gather.
+//! Indexing and masks: embedding lookup, gather, argmax, triangular masks.
 
 use super::{axis, require_float, RuleResult, TensorType};
 use strata_tensor::DType;
@@ -43,4 +43,33 @@ pub(super) fn gather(along: isize, x: &TensorType, index: &TensorType) -> RuleRe
         ));
     }
     Ok(TensorType::new(index.shape.clone(), x.dtype))
+}
+
+/// torch.tril / torch.triu: at least two axes; the type is kept.
+pub(super) fn trilu(x: &TensorType) -> RuleResult {
+    if x.rank() < 2 {
+        return Err(format!("needs at least two axes, got {}", x.shape));
+    }
+    Ok(x.clone())
+}
+
+/// torch.argmax along one axis (which must not be empty) → i64.
+pub(super) fn arg_max(along: isize, keepdim: bool, x: &TensorType) -> RuleResult {
+    if x.dtype == DType::Bool {
+        return Err("needs a numeric dtype, got bool".into());
+    }
+    let a = axis(along, x.rank().max(1))?;
+    let mut dims = x.dims().to_vec();
+    if x.rank() == 0 {
+        return Ok(TensorType::new(dims, DType::I64));
+    }
+    if dims[a] == 0 {
+        return Err(format!("the argmax over an empty axis of {} is undefined", x.shape));
+    }
+    if keepdim {
+        dims[a] = 1;
+    } else {
+        dims.remove(a);
+    }
+    Ok(TensorType::new(dims, DType::I64))
 }

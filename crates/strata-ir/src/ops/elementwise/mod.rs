@@ -13,11 +13,14 @@ enum Domain {
     Numeric,
     /// Floats only (transcendental ops, true division).
     Float,
+    /// Bool only (logical ops).
+    Bool,
 }
 
 fn domain(op: &Op) -> Domain {
     match op {
-        Op::Detach => Domain::Any,
+        Op::Detach | Op::Compare { .. } => Domain::Any,
+        Op::LogicalNot | Op::LogicalAnd | Op::LogicalOr => Domain::Bool,
         Op::Neg
         | Op::Abs
         | Op::Square
@@ -27,25 +30,22 @@ fn domain(op: &Op) -> Domain {
         | Op::Mul
         | Op::Pow
         | Op::Minimum
-        | Op::Maximum => Domain::Numeric,
+        | Op::Maximum
+        | Op::Sign => Domain::Numeric,
         _ => Domain::Float,
     }
 }
 
 fn check_domain(op: &Op, dtype: DType) -> Result<(), String> {
-    let ok = match domain(op) {
-        Domain::Any => true,
-        Domain::Numeric => dtype != DType::Bool,
-        Domain::Float => dtype.is_float(),
+    let (ok, expected) = match domain(op) {
+        Domain::Any => (true, ""),
+        Domain::Numeric => (dtype != DType::Bool, "a numeric dtype"),
+        Domain::Float => (dtype.is_float(), "a float dtype"),
+        Domain::Bool => (dtype == DType::Bool, "bool"),
     };
     if ok {
         Ok(())
     } else {
-        let expected = if domain(op) == Domain::Float {
-            "a float dtype"
-        } else {
-            "a numeric dtype"
-        };
         Err(format!("needs {expected}, got {dtype}"))
     }
 }
@@ -62,5 +62,27 @@ pub(super) fn binary(op: &Op, a: &TensorType, b: &TensorType) -> RuleResult {
     check_domain(op, dtype)?;
     let shape = broadcast_shapes(op.tag(), &a.shape, &b.shape)
         .map_err(|_| format!("shapes {} and {} do not broadcast", a.shape, b.shape))?;
+    let dtype = if matches!(op, Op::Compare { .. }) {
+        DType::Bool
+    } else {
+        dtype
+    };
+    Ok(TensorType::new(shape, dtype))
+}
+
+/// Shape rule of `where`: a bool condition; the values share one dtype; all three broadcast.
+pub(super) fn where_(cond: &TensorType, x: &TensorType, y: &TensorType) -> RuleResult {
+    if cond.dtype != DType::Bool {
+        return Err(format!("the condition must be bool, got {}", cond.dtype));
+    }
+    let dtype = common_dtype(&[x, y])?;
+    let shape = broadcast_shapes("where", &x.shape, &y.shape)
+        .and_then(|s| broadcast_shapes("where", &cond.shape, &s))
+        .map_err(|_| {
+            format!(
+                "shapes {}, {} and {} do not broadcast",
+                cond.shape, x.shape, y.shape
+            )
+        })?;
     Ok(TensorType::new(shape, dtype))
 }
