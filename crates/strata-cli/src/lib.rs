@@ -8,6 +8,7 @@ pub fn trust_registry() -> Vec<&'static TrustBoundary> {
     [
         strata_float::trust::BOUNDARIES,
         strata_tensor::trust::BOUNDARIES,
+        strata_io::trust::BOUNDARIES,
     ]
     .into_iter()
     .flatten()

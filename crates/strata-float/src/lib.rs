@@ -30,6 +30,7 @@ pub mod error_model;
 pub mod fp32;
 mod ieee32;
 pub mod interval;
+pub mod oracle;
 pub mod trust;
 
 pub use env::{Flagged, Flags, FpEnv, NanPolicy, RoundingMode, Tininess};

@@ -22,6 +22,7 @@ pub(crate) enum FileElement {
     I32,
     I64,
     F16,
+    BF16,
     F32,
     F64,
 }
@@ -38,6 +39,7 @@ impl FileElement {
             FileElement::I32 => "i32",
             FileElement::I64 => "i64",
             FileElement::F16 => "f16",
+            FileElement::BF16 => "bf16",
             FileElement::F32 => "f32",
             FileElement::F64 => "f64",
         }
@@ -46,7 +48,7 @@ impl FileElement {
     pub(crate) fn size_in_bytes(self) -> usize {
         match self {
             FileElement::Bool | FileElement::U8 | FileElement::I8 => 1,
-            FileElement::U16 | FileElement::I16 | FileElement::F16 => 2,
+            FileElement::U16 | FileElement::I16 | FileElement::F16 | FileElement::BF16 => 2,
             FileElement::U32 | FileElement::I32 | FileElement::F32 => 4,
             FileElement::I64 | FileElement::F64 => 8,
         }
@@ -58,6 +60,7 @@ impl FileElement {
         let magnitude_bits = match self {
             FileElement::Bool => return dtype == DType::Bool,
             FileElement::F16 => return matches!(dtype, DType::F16 | DType::F32 | DType::F64),
+            FileElement::BF16 => return matches!(dtype, DType::BF16 | DType::F32 | DType::F64),
             FileElement::F32 => return matches!(dtype, DType::F32 | DType::F64),
             FileElement::F64 => return dtype == DType::F64,
             FileElement::U8 | FileElement::I8 => 8,
@@ -81,6 +84,7 @@ impl FileElement {
         match self {
             FileElement::Bool => DType::Bool,
             FileElement::F16 => DType::F16,
+            FileElement::BF16 => DType::BF16,
             FileElement::F32 => DType::F32,
             FileElement::F64 => DType::F64,
             _ => DType::I64,
@@ -107,6 +111,7 @@ impl FileElement {
                 Tensor::from_vec(data.iter().map(|&b| b == 1).collect(), dims)
             }
             FileElement::F16 => from_bytes(data, order, dims, f16::from_le_bytes),
+            FileElement::BF16 => from_bytes(data, order, dims, bf16::from_le_bytes),
             FileElement::F32 => from_bytes(data, order, dims, f32::from_le_bytes),
             FileElement::F64 => from_bytes(data, order, dims, f64::from_le_bytes),
             _ => match target {
@@ -140,7 +145,11 @@ impl FileElement {
             FileElement::U32 => from_bytes(data, order, dims, |b| to(u32::from_le_bytes(b).into())),
             FileElement::I32 => from_bytes(data, order, dims, |b| to(i32::from_le_bytes(b).into())),
             FileElement::I64 => from_bytes(data, order, dims, |b| to(i64::from_le_bytes(b))),
-            FileElement::Bool | FileElement::F16 | FileElement::F32 | FileElement::F64 => {
+            FileElement::Bool
+            | FileElement::F16
+            | FileElement::BF16
+            | FileElement::F32
+            | FileElement::F64 => {
                 Err(TensorError::InvalidArgument {
                     op: "decode_integers",
                     msg: format!("{} is not an integer type", self.name()),
@@ -175,4 +184,23 @@ fn from_bytes<T: Element, const N: usize>(
 /// The product of `dims`, or `None` when it overflows `usize`.
 pub(crate) fn checked_numel(dims: &[usize]) -> Option<usize> {
     dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))
+}
+
+/// The elements of `tensor` in row-major order as little-endian bytes (bool as one byte, 0 or
+/// 1), the layout shared by NPY, safetensors, NPZ members and ONNX `raw_data`.
+pub(crate) fn le_bytes(tensor: &Tensor) -> strata_tensor::Result<Vec<u8>> {
+    fn encode<T: Element, const N: usize>(
+        tensor: &Tensor,
+        to_le: impl Fn(T) -> [u8; N],
+    ) -> strata_tensor::Result<Vec<u8>> {
+        Ok(tensor.data::<T>()?.iter().flat_map(|&v| to_le(v)).collect())
+    }
+    match tensor.dtype() {
+        DType::F32 => encode(tensor, f32::to_le_bytes),
+        DType::F64 => encode(tensor, f64::to_le_bytes),
+        DType::I64 => encode(tensor, i64::to_le_bytes),
+        DType::Bool => encode(tensor, |b: bool| [u8::from(b)]),
+        DType::F16 => encode(tensor, f16::to_le_bytes),
+        DType::BF16 => encode(tensor, bf16::to_le_bytes),
+    }
 }

@@ -7,8 +7,17 @@
 //! allocated, so a lying header cannot exhaust memory.
 //!
 //! Formats:
+//! - [safetensors](safetensors) (memory-mapped, every dtype incl. f16/bf16):
+//!   [`read_safetensors`], [`read_safetensors_bytes`], [`read_safetensors_header`],
+//!   [`write_safetensors`].
 //! - [NPY](npy) (NumPy `.npy`, format versions 1.0, 2.0 and 3.0): [`read_npy`],
 //!   [`read_npy_bytes`], [`write_npy`].
+//! - [NPZ](npz) (`numpy.savez` and `savez_compressed` archives): [`read_npz`],
+//!   [`read_npz_bytes`], [`write_npz`].
+//! - [CSV](csv) (numeric tables, optional header and label column): [`read_csv`],
+//!   [`read_csv_bytes`], [`write_csv`].
+//! - [ONNX](onnx) (the onnx.proto messages, decoded and encoded; `TensorProto` ↔ tensor):
+//!   [`onnx::read_onnx`], [`onnx::ModelProto::decode`], [`onnx::tensor_from_proto`].
 //! - [IDX](idx) (the MNIST format, optionally gzip-compressed): [`read_idx`],
 //!   [`read_idx_as`], [`read_idx_bytes`], [`write_idx`].
 //!
@@ -27,14 +36,31 @@
 //!
 //! Integer element types narrower than 64 bits (`u8`, `i8`, `i16`, `u16`, `i32`, `u32`) are
 //! read by exact widening into [`DType::I64`](strata_tensor::DType::I64).
-#![forbid(unsafe_code)]
+//!
+//! The one `unsafe` operation, memory-mapping a file, lives in a registered trust boundary
+//! (see [`trust`]).
+#![deny(unsafe_code)]
 
+pub mod csv;
 mod element;
 mod error;
 mod file;
 pub mod idx;
+mod json;
+mod mmap;
 pub mod npy;
+pub mod npz;
+pub mod onnx;
+pub mod safetensors;
+pub mod trust;
+mod zip;
 
+pub use csv::{read_csv, read_csv_bytes, write_csv, CsvOptions, CsvTable, LabelColumn};
 pub use error::IoError;
 pub use idx::{read_idx, read_idx_as, read_idx_bytes, write_idx};
-pub use npy::{read_npy, read_npy_bytes, write_npy};
+pub use npy::{npy_bytes, read_npy, read_npy_bytes, write_npy};
+pub use npz::{npz_bytes, read_npz, read_npz_bytes, write_npz, NpzCompression};
+pub use safetensors::{
+    read_safetensors, read_safetensors_bytes, read_safetensors_header, safetensors_bytes,
+    write_safetensors, Safetensors, SafetensorsDType, SafetensorsHeader, TensorInfo,
+};

@@ -12,12 +12,11 @@
 //! Write: version 1.0 (2.0 when the header needs more than 65535 bytes), little-endian, C
 //! order, atomically. bf16 has no NPY type code and is refused.
 
-use crate::element::{checked_numel, ByteOrder, FileElement};
+use crate::element::{checked_numel, le_bytes, ByteOrder, FileElement};
 use crate::file::{display_name, read_file, write_atomically};
 use crate::IoError;
-use half::f16;
 use std::path::Path;
-use strata_tensor::{DType, Element, Tensor};
+use strata_tensor::{DType, Tensor};
 
 const MAGIC: &[u8] = b"\x93NUMPY";
 /// NumPy pads the preamble plus header to a multiple of this, so the data is aligned.
@@ -137,21 +136,27 @@ pub fn read_npy_bytes(bytes: &[u8], name: &str) -> Result<Tensor, IoError> {
 /// Writes `tensor` to `path` as a little-endian, C-order `.npy` file, atomically.
 pub fn write_npy(path: impl AsRef<Path>, tensor: &Tensor) -> Result<(), IoError> {
     let path = path.as_ref();
-    let name = display_name(path);
-    let encoded = match tensor.dtype() {
-        DType::F32 => encode(tensor, f32::to_le_bytes).map(|data| ("<f4", data)),
-        DType::F64 => encode(tensor, f64::to_le_bytes).map(|data| ("<f8", data)),
-        DType::I64 => encode(tensor, i64::to_le_bytes).map(|data| ("<i8", data)),
-        DType::Bool => encode(tensor, |b: bool| [u8::from(b)]).map(|data| ("|b1", data)),
-        DType::F16 => encode(tensor, f16::to_le_bytes).map(|data| ("<f2", data)),
+    let bytes = npy_bytes(tensor, &display_name(path))?;
+    write_atomically(path, &bytes)
+}
+
+/// The `.npy` file [`write_npy`] writes for `tensor`, in memory; `name` identifies it in
+/// error messages.
+pub fn npy_bytes(tensor: &Tensor, name: &str) -> Result<Vec<u8>, IoError> {
+    let descr = match tensor.dtype() {
+        DType::F32 => "<f4",
+        DType::F64 => "<f8",
+        DType::I64 => "<i8",
+        DType::Bool => "|b1",
+        DType::F16 => "<f2",
         DType::BF16 => {
             return Err(IoError::unsupported(
-                &name,
+                name,
                 "dtype bf16 has no NPY type code (convert to f32 first)",
             ))
         }
     };
-    let (descr, data) = encoded.map_err(|e| IoError::unsupported(&name, e.to_string()))?;
+    let data = le_bytes(tensor).map_err(|e| IoError::unsupported(name, e.to_string()))?;
     let shape: String = match tensor.dims() {
         [single] => format!("({single},)"),
         dims => {
@@ -173,22 +178,14 @@ pub fn write_npy(path: impl AsRef<Path>, tensor: &Tensor) -> Result<(), IoError>
     bytes.extend_from_slice(MAGIC);
     bytes.extend_from_slice(&[version, 0]);
     let header_len_le = u32::try_from(header_len)
-        .map_err(|_| IoError::unsupported(&name, "header longer than NPY's 4 GiB limit"))?
+        .map_err(|_| IoError::unsupported(name, "header longer than NPY's 4 GiB limit"))?
         .to_le_bytes();
     bytes.extend_from_slice(&header_len_le[..preamble - 8]);
     bytes.extend_from_slice(dict.as_bytes());
     bytes.resize(preamble + header_len - 1, b' ');
     bytes.push(b'\n');
     bytes.extend_from_slice(&data);
-    write_atomically(path, &bytes)
-}
-
-/// The elements of `tensor` (of element type `T`) in row-major order, little-endian.
-fn encode<T: Element, const N: usize>(
-    tensor: &Tensor,
-    to_le: impl Fn(T) -> [u8; N],
-) -> strata_tensor::Result<Vec<u8>> {
-    Ok(tensor.data::<T>()?.iter().flat_map(|&v| to_le(v)).collect())
+    Ok(bytes)
 }
 
 fn parse_descr(descr: &str) -> Result<(FileElement, ByteOrder), String> {

@@ -69,6 +69,16 @@ pub enum IrError {
     /// Malformed JSON (Strata's or TorchLean's), at a JSON path such as `$.nodes[3].attrs`.
     #[error("{path}: {msg}")]
     Json { path: String, msg: String },
+    /// A parameter store or run-time input that does not fit the graph.
+    #[error("{what}: {msg}")]
+    Binding { what: String, msg: String },
+    /// An op that failed while running (an index out of range, a NaN cast to an integer, …).
+    #[error("{node} ({op}): {msg}")]
+    Eval {
+        node: NodeRef,
+        op: &'static str,
+        msg: String,
+    },
     /// A graph that the target format cannot express.
     #[error("{node} ({op}): {msg}")]
     Unsupported {

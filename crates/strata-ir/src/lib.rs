@@ -29,11 +29,16 @@
 pub mod cli;
 pub mod dot;
 mod error;
+pub mod eval;
 mod graph;
+pub mod interpret;
 pub mod json;
+pub mod layer;
 mod op;
 pub mod ops;
+mod params;
 mod serde_impls;
+pub mod sink;
 pub mod text;
 pub mod torchlean;
 
@@ -41,4 +46,6 @@ pub use error::{IrError, NodeRef};
 pub use graph::{Graph, GraphBuilder, Node, NodeId};
 pub use op::{Arity, AttentionMask, Comparison, GeluApproximation, Literal, Op, Reduction};
 pub use ops::TensorType;
+pub use params::ParamStore;
+pub use sink::{Emit, OpSink};
 pub use serde_impls::parse_dtype;

@@ -456,11 +456,25 @@ pub enum Op {
         shape: Shape,
         seed: u64,
     },
+
+    // ----- derivative kernels (ops/grad.rs): emitted by gradient rules, never by models -----
+    /// The cotangent of input `input` of the op `of`, from a native kernel: inputs are `of`'s
+    /// inputs, then the cotangent of its output. Used where a VJP is not a composition of
+    /// other ops (convolution weights, pooling, scatters).
+    Vjp {
+        of: Box<Op>,
+        input: usize,
+    },
+    /// The tangent of the op `of`'s output for a tangent of its first input, from a native
+    /// kernel: inputs are `of`'s inputs, then that tangent (max pooling's selection).
+    Jvp {
+        of: Box<Op>,
+    },
 }
 
 impl Op {
     /// Every op tag, in declaration order.
-    pub const TAGS: [&'static str; 77] = [
+    pub const TAGS: [&'static str; 79] = [
         "input",
         "constant",
         "parameter",
@@ -538,6 +552,8 @@ impl Op {
         "dropout",
         "rand_uniform",
         "bernoulli_mask",
+        "vjp",
+        "jvp",
     ];
 
     /// The op's stable snake_case tag (also its serde tag).
@@ -620,6 +636,8 @@ impl Op {
             Op::Dropout { .. } => "dropout",
             Op::RandUniform { .. } => "rand_uniform",
             Op::BernoulliMask { .. } => "bernoulli_mask",
+            Op::Vjp { .. } => "vjp",
+            Op::Jvp { .. } => "jvp",
         }
     }
 }

@@ -206,6 +206,9 @@ pub trait Float:
     fn powf(self, e: Self) -> Self;
     fn abs(self) -> Self;
     fn ln_1p(self) -> Self;
+    fn sin(self) -> Self;
+    fn cos(self) -> Self;
+    fn floor(self) -> Self;
     fn is_nan(self) -> bool;
     /// NaN-propagating maximum (PyTorch's `maximum`).
     fn max_nan(self, o: Self) -> Self {
@@ -258,6 +261,15 @@ macro_rules! float {
             }
             fn ln_1p(self) -> Self {
                 <$t>::ln_1p(self)
+            }
+            fn sin(self) -> Self {
+                <$t>::sin(self)
+            }
+            fn cos(self) -> Self {
+                <$t>::cos(self)
+            }
+            fn floor(self) -> Self {
+                <$t>::floor(self)
             }
             fn is_nan(self) -> bool {
                 <$t>::is_nan(self)

@@ -44,6 +44,13 @@ unary_kernels! {
     Abs "abs" |_s, x| x.abs();
     Exp "exp" |_s, x| x.exp();
     Log "log" |_s, x| x.ln();
+    Sin "sin" |_s, x| x.sin();
+    Cos "cos" |_s, x| x.cos();
+    Erf "erf" |_s, x| x.erf();
+    Floor "floor" |_s, x| x.floor();
+    Reciprocal "reciprocal" |_s, x| T::one() / x;
+    // −1 or +1 by sign; zeros (with their sign) and NaN pass through, as torch.sign.
+    Sign "sign" |_s, x| if x > T::zero() { T::one() } else if x < T::zero() { -T::one() } else { x };
     Sqrt "sqrt" |_s, x| x.sqrt();
     Tanh "tanh" |_s, x| x.tanh();
     Sigmoid "sigmoid" |_s, x| sigmoid(x);
@@ -265,6 +272,67 @@ impl Tensor {
     /// Natural logarithm.
     pub fn log(&self) -> Result<Tensor> {
         self.unary(Log)
+    }
+    pub fn sin(&self) -> Result<Tensor> {
+        self.unary(Sin)
+    }
+    pub fn cos(&self) -> Result<Tensor> {
+        self.unary(Cos)
+    }
+    pub fn erf(&self) -> Result<Tensor> {
+        self.unary(Erf)
+    }
+    /// Round toward −∞; the identity on i64.
+    pub fn floor(&self) -> Result<Tensor> {
+        match self.dtype() {
+            DType::I64 => Ok(self.clone()),
+            _ => self.unary(Floor),
+        }
+    }
+    /// `1 / x`.
+    pub fn reciprocal(&self) -> Result<Tensor> {
+        self.unary(Reciprocal)
+    }
+    /// −1, 0 or +1 by sign (float zeros keep their sign, NaN stays NaN), as torch.sign.
+    pub fn sign(&self) -> Result<Tensor> {
+        match self.storage() {
+            Storage::I64(v) => Ok(map(self, v, i64::signum)),
+            _ => self.unary(Sign),
+        }
+    }
+    /// Logical not of a bool tensor.
+    pub fn logical_not(&self) -> Result<Tensor> {
+        match self.storage() {
+            Storage::Bool(v) => Ok(map(self, v, |x: bool| !x)),
+            _ => Err(TensorError::UnsupportedDType {
+                op: "logical_not",
+                got: self.dtype(),
+                expected: "bool",
+            }),
+        }
+    }
+    /// Logical and of two broadcast bool tensors.
+    pub fn logical_and(&self, other: &Tensor) -> Result<Tensor> {
+        self.logical("logical_and", other, |a, b| a && b)
+    }
+    /// Logical or of two broadcast bool tensors.
+    pub fn logical_or(&self, other: &Tensor) -> Result<Tensor> {
+        self.logical("logical_or", other, |a, b| a || b)
+    }
+    fn logical(
+        &self,
+        op: &'static str,
+        other: &Tensor,
+        f: impl Fn(bool, bool) -> bool + Sync,
+    ) -> Result<Tensor> {
+        if self.dtype() != DType::Bool {
+            return Err(TensorError::UnsupportedDType {
+                op,
+                got: self.dtype(),
+                expected: "bool",
+            });
+        }
+        zip_map(op, self, other, f)
     }
     pub fn sqrt(&self) -> Result<Tensor> {
         self.unary(Sqrt)

@@ -26,6 +26,25 @@ impl Default for ReduceOrder {
     }
 }
 
+impl ReduceOrder {
+    /// Folds `x` with `add` in this order, from `zero`: the same evaluation tree as
+    /// [`sum_in_order`] (sequential: `((zero + x0) + x1) + …`; pairwise: each block folded from
+    /// `zero`, a range of more than one block split after `ceil(blocks / 2)` blocks), for any
+    /// accumulator — a soft-float, an exact rational, an interval.
+    pub fn fold<T>(self, x: &[T], zero: &impl Fn() -> T, add: &impl Fn(T, &T) -> T) -> T {
+        let sequential = |part: &[T]| part.iter().fold(zero(), add);
+        match self {
+            ReduceOrder::Pairwise { block } if x.len() > block.max(1) => {
+                let block = block.max(1);
+                let mid = x.len().div_ceil(block).div_ceil(2) * block;
+                let left = self.fold(&x[..mid], zero, add);
+                add(left, &self.fold(&x[mid..], zero, add))
+            }
+            _ => sequential(x),
+        }
+    }
+}
+
 /// Below this many elements a pairwise tree is summed on the calling thread.
 const PARALLEL_SUM_THRESHOLD: usize = 1 << 16;
 

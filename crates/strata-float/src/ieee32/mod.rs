@@ -1,7 +1,10 @@
 //! `Ieee32`: binary32 as raw bits, with every operation done in integer arithmetic.
 //!
-//! Nothing here uses hardware floating point, so the model is a second implementation that the
-//! native `f32` can be checked against (and Berkeley SoftFloat checks it in turn).
+//! The arithmetic, conversions and comparisons use no hardware floating point, so the model is a
+//! second implementation that the native `f32` can be checked against (and Berkeley SoftFloat
+//! checks it in turn). The correctly rounded transcendentals (`exp`, `log`, `sin`, … in
+//! `transcendental/`) compute in binary64 `+ − × ÷` (deterministic on every IEEE platform, no
+//! libm) with a rounding test, and are checked against an independent exact oracle.
 //!
 //! Conventions, all selectable through [`FpEnv`]:
 //! - rounding: the five IEEE 754 modes;
@@ -17,6 +20,7 @@ mod compare;
 mod convert;
 mod decimal;
 mod round;
+mod transcendental;
 
 pub use decimal::{ParseFloatError, ShortestDecimal};
 

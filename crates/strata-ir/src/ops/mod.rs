@@ -15,17 +15,19 @@ use crate::op::{Arity, AttentionMask, Op};
 use std::fmt;
 use strata_tensor::{resolve_axis, DType, Shape};
 
-mod attention;
-mod conv;
-mod elementwise;
-mod index;
-mod linalg;
-mod loss;
-mod norm;
-mod random;
-mod reduce;
-mod shape;
-mod source;
+pub(crate) mod attention;
+pub(crate) mod conv;
+mod decompose;
+pub(crate) mod elementwise;
+pub mod grad;
+pub(crate) mod index;
+pub(crate) mod linalg;
+pub(crate) mod loss;
+pub(crate) mod norm;
+pub(crate) mod random;
+pub(crate) mod reduce;
+pub(crate) mod shape;
+pub(crate) mod source;
 
 /// The static type of a value: shape and dtype.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -143,6 +145,10 @@ impl Op {
             }
             Op::Where => Exactly(3),
             Op::Concat { .. } | Op::Einsum { .. } => Arity::AtLeast(1),
+            Op::Vjp { of, .. } | Op::Jvp { of } => match of.arity() {
+                Exactly(k) => Exactly(k + 1),
+                Arity::AtLeast(k) => Arity::AtLeast(k + 1),
+            },
         }
     }
 
@@ -267,12 +273,38 @@ impl Op {
                 ..
             } => random::rand_uniform(shape, *dtype, *low, *high),
             Op::BernoulliMask { shape, .. } => random::bernoulli_mask(shape, &inputs[0]),
+            Op::Vjp { of, input } => derivative_type(of, Some(*input), inputs),
+            Op::Jvp { of } => derivative_type(of, None, inputs),
         }?;
         if out.shape.checked_numel().is_none() {
             return Err(format!("the output shape {} overflows", out.shape));
         }
         Ok(out)
     }
+}
+
+/// `vjp`: the type of `of`'s input `input`; `jvp`: `of`'s output type. The last input (the
+/// cotangent or tangent) must have the type it pairs with.
+fn derivative_type(of: &Op, input: Option<usize>, inputs: &[TensorType]) -> RuleResult {
+    let (forward, last) = inputs.split_at(inputs.len() - 1);
+    let out = of.infer(forward)?;
+    let (paired, result) = match input {
+        Some(i) => {
+            let ty = forward
+                .get(i)
+                .ok_or_else(|| format!("{} has no input {i}", of.tag()))?;
+            (out, ty.clone())
+        }
+        None => (forward[0].clone(), out),
+    };
+    if last[0] != paired {
+        return Err(format!(
+            "the last input must be {paired} for {}, got {}",
+            of.tag(),
+            last[0]
+        ));
+    }
+    Ok(result)
 }
 
 // ----- helpers the families share -----

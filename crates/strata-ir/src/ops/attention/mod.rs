@@ -3,6 +3,9 @@
 use super::{axis, common_dtype, require_float, RuleResult, TensorType};
 use strata_tensor::{broadcast_shapes, DType, Shape};
 
+pub(crate) mod native;
+pub(crate) mod reference;
+
 /// softmax and log_softmax along `axis`: the input's type.
 pub(super) fn softmax(along: isize, x: &TensorType) -> RuleResult {
     require_float(x.dtype, "the input")?;

@@ -6,6 +6,9 @@ use strata_tensor::kernels::{conv, pool};
 use strata_tensor::{AvgPool2dParams, Conv1dParams, Conv2dParams, ConvTranspose2dParams};
 use strata_tensor::{MaxPool2dParams, TensorError};
 
+pub(crate) mod native;
+pub(crate) mod reference;
+
 /// The input as a batched `[N, C, spatial…]` array of rank `R`, and whether it was unbatched.
 fn batched<const R: usize>(x: &TensorType) -> Result<([usize; R], bool), String> {
     let dims = x.dims();

@@ -4,6 +4,9 @@ use super::{common_dtype, RuleResult, TensorType};
 use crate::op::Op;
 use strata_tensor::{broadcast_shapes, DType};
 
+pub(crate) mod native;
+pub(crate) mod reference;
+
 /// Which dtypes an elementwise op accepts.
 #[derive(Clone, Copy, PartialEq)]
 enum Domain {

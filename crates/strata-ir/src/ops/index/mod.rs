@@ -3,6 +3,9 @@
 use super::{axis, require_float, RuleResult, TensorType};
 use strata_tensor::DType;
 
+pub(crate) mod native;
+pub(crate) mod reference;
+
 fn require_indices(t: &TensorType, what: &str) -> Result<(), String> {
     if t.dtype == DType::I64 {
         Ok(())

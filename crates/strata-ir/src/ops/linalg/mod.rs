@@ -3,6 +3,9 @@
 use super::{common_dtype, require_dims, require_float, RuleResult, TensorType};
 use strata_tensor::{broadcast_shapes, DType, Shape};
 
+pub(crate) mod native;
+pub(crate) mod reference;
+
 /// torch.matmul: `[n]·[n] → []`; `[m, k]·[k, n] → [m, n]`; a 1-D left operand is a row
 /// (prepended 1, removed after), a 1-D right operand a column (appended 1, removed after);
 /// batch dimensions (all but the last two) broadcast.

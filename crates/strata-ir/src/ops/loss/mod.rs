@@ -5,6 +5,9 @@ use super::{common_dtype, require_float, RuleResult, TensorType};
 use crate::op::Reduction;
 use strata_tensor::{DType, Shape};
 
+pub(crate) mod native;
+pub(crate) mod reference;
+
 fn reduced(reduction: Reduction, per_element: Shape, dtype: DType) -> TensorType {
     match reduction {
         Reduction::None => TensorType::new(per_element, dtype),

@@ -3,6 +3,9 @@
 
 use super::{common_dtype, require_dims, require_float, RuleResult, TensorType};
 
+pub(crate) mod native;
+pub(crate) mod reference;
+
 /// Float operands of one dtype, an input `[N, C, *]`; returns `C`.
 fn channels(inputs: &[TensorType]) -> Result<usize, String> {
     let dtype = common_dtype(&inputs.iter().collect::<Vec<_>>())?;

@@ -5,6 +5,9 @@
 use super::{axis, common_dtype, RuleResult, TensorType};
 use strata_tensor::{broadcast_shapes, Shape};
 
+pub(crate) mod native;
+pub(crate) mod reference;
+
 /// torch.reshape: at most one `-1`, inferred from the element count; the counts must match.
 pub(super) fn reshape(target: &[i64], x: &TensorType) -> RuleResult {
     let numel = x.shape.numel();
@@ -151,11 +154,21 @@ pub(super) fn slice(along: isize, start: i64, end: i64, step: usize, x: &TensorT
         return Err("the step must be ≥ 1".into());
     }
     let a = axis(along, x.rank())?;
-    let len = x.dims()[a];
-    let (s, e) = (clamp_bound(start, len), clamp_bound(end, len));
+    let (s, e) = slice_bounds(x.dims(), along, start, end)?;
     let mut dims = x.dims().to_vec();
     dims[a] = e.saturating_sub(s).div_ceil(step);
     Ok(TensorType::new(dims, x.dtype))
+}
+
+/// The resolved `(start, end)` of a slice along `along` of `dims` (end may be < start: empty).
+pub(crate) fn slice_bounds(
+    dims: &[usize],
+    along: isize,
+    start: i64,
+    end: i64,
+) -> Result<(usize, usize), String> {
+    let len = dims[axis(along, dims.len())?];
+    Ok((clamp_bound(start, len), clamp_bound(end, len)))
 }
 
 /// F.pad (constant mode): `(before, after)` pairs from the last axis backwards.

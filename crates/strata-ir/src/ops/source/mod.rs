@@ -4,6 +4,9 @@ use super::TensorType;
 use crate::op::Literal;
 use strata_tensor::{DType, Shape};
 
+pub(crate) mod native;
+pub(crate) mod reference;
+
 /// `input` and `parameter`: the declared type.
 pub(super) fn declared(shape: &Shape, dtype: DType) -> TensorType {
     TensorType::new(shape.clone(), dtype)

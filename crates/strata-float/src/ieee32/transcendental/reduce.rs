@@ -1,0 +1,72 @@
+//! Exact argument reduction for sin and cos (Payne–Hanek): x·(2/π) modulo 4 from a window of the
+//! bits of 2/π, in integer arithmetic.
+//!
+//! For x = m·2^e (m < 2^24 an integer) and 2/π = Σ b_i 2^-i, the bits b_i with i ≤ e − 2 only add
+//! multiples of 4 to x·2/π (m is an integer), so a window of W = 192 bits starting at i = e − 1
+//! gives x·2/π mod 4 as a 192-bit fixed-point number with 190 fraction bits. The bits after the
+//! window add less than m·2^(2−W) < 2^-166, and the conversion to double-double keeps 2^-128
+//! absolute, so the reduced argument is good to about 2^-100 relative unless it is below 2^-28;
+//! no binary32 comes that close to a multiple of π/2 (the exhaustive check runs every input).
+
+use super::dd::{pow2, Dd};
+
+/// 2/π = 0.a2f9836e… in hex: the first 512 fraction bits, most significant word first.
+const TWO_OVER_PI: [u64; 8] = [
+    0xa2f9_836e_4e44_1529,
+    0xfc27_57d1_f534_ddc0,
+    0xdb62_9599_3c43_9041,
+    0xfe51_63ab_debb_c561,
+    0xb724_6e3a_424d_d2e0,
+    0x0649_2eea_09d1_921c,
+    0xfe1d_eb1c_b129_a73e,
+    0xe882_35f5_2ebb_4484,
+];
+
+/// π/2 in double-double.
+const HALF_PI: Dd = Dd::from_bits(0x3ff9_21fb_5444_2d18, 0x3c91_a626_3314_5c07);
+
+/// The 64 bits b_start … b_(start+63) of 2/π (b_i = 0 for i ≤ 0).
+fn window64(start: i32) -> u64 {
+    if start < 1 {
+        let shift = 1 - start;
+        return if shift >= 64 { 0 } else { window64(1) >> shift };
+    }
+    let index = (start - 1) as usize;
+    let (word, offset) = (index / 64, index % 64);
+    let at = |w: usize| TWO_OVER_PI.get(w).copied().unwrap_or(0);
+    if offset == 0 {
+        at(word)
+    } else {
+        (at(word) << offset) | (at(word + 1) >> (64 - offset))
+    }
+}
+
+/// For x = m·2^e (m < 2^24, e ≤ 104): the quadrant n = round(x·2/π) mod 4 and the reduced
+/// argument r = x − n·π/2 (up to multiples of 2π), |r| ≤ π/4, as a double-double.
+pub(super) fn reduce_half_pi(m: u64, e: i32) -> (u32, Dd) {
+    debug_assert!(m < 1 << 24 && e <= 104);
+    let start = e - 1;
+    let c = [window64(start), window64(start + 64), window64(start + 128)];
+    // y = m·C mod 2^192, limbs most significant first.
+    let mut y = [0u64; 3];
+    let mut carry = 0u128;
+    for i in (0..3).rev() {
+        let product = m as u128 * c[i] as u128 + carry;
+        y[i] = product as u64;
+        carry = product >> 64;
+    }
+    // The integer part is the top 2 bits; the fraction's top 128 bits, read as a signed number,
+    // are the fraction minus 1 when it is at least ½, which is what rounding to nearest wants.
+    let integer = (y[0] >> 62) as u32;
+    let fraction_top = ((((y[0] as u128) << 64) | y[1] as u128) << 2) | (y[2] >> 62) as u128;
+    let signed = fraction_top as i128;
+    let quadrant = (integer + (signed < 0) as u32) & 3;
+    // Fraction f in units of 2^-128, then the 62 bits below them.
+    let hi = signed as f64;
+    let rest = signed - hi as i128;
+    let below = (y[2] & ((1 << 62) - 1)) as f64 * pow2(-62);
+    let lo = rest as f64 + below;
+    let scale = pow2(-128);
+    let f = Dd::new(hi * scale, lo * scale).add(Dd::from_f64(0.0));
+    (quadrant, f.mul(HALF_PI))
+}

@@ -1,0 +1,1 @@
+//! Native forward (strata-tensor kernels), VJP and JVP rules of this family.
