@@ -171,6 +171,69 @@ impl Tape {
             .collect())
     }
 
+    /// The cotangent of every value on the tape for the output cotangent `cotangent`
+    /// (`None` where it is zero), for views of the reverse pass.
+    pub fn cotangents(&self, output: &Var, cotangent: Tensor) -> Result<Vec<Option<Tensor>>, AutogradError> {
+        check_cotangent(output, &cotangent)?;
+        let (steps, values, config) = {
+            let inner = self.0.borrow();
+            (inner.steps.clone(), inner.values.clone(), inner.config)
+        };
+        reverse_accumulate(&mut Native { config }, &steps, &values, vec![(output.id, cotangent)])
+            .map_err(AutogradError::Op)
+    }
+
+    /// The recorded steps `(op, parent ids, output id)`, in order.
+    pub fn steps(&self) -> Vec<Step> {
+        self.0.borrow().steps.clone()
+    }
+
+    /// The value with this id.
+    pub fn value(&self, id: usize) -> Option<Tensor> {
+        self.0.borrow().values.get(id).cloned()
+    }
+
+    /// The execution settings of this tape's kernels.
+    pub fn config(&self) -> ExecConfig {
+        self.0.borrow().config
+    }
+
+    /// Runs `graph` eagerly on this tape: inputs become input leaves (requiring gradients
+    /// when `inputs_require_grad`), parameters named parameter leaves. Returns every node's var.
+    pub fn replay(
+        &self,
+        graph: &strata_ir::Graph,
+        params: &strata_ir::ParamStore,
+        inputs: &[Tensor],
+        inputs_require_grad: bool,
+    ) -> Result<Vec<Var>, AutogradError> {
+        graph.check_shapes()?;
+        graph.check_params(params)?;
+        graph.check_inputs(inputs)?;
+        let mut fed = inputs.iter();
+        let mut vars: Vec<Var> = Vec::with_capacity(graph.nodes.len());
+        for node in &graph.nodes {
+            let var = match &node.op {
+                Op::Input { .. } => match fed.next() {
+                    Some(t) => self.input(t.clone(), inputs_require_grad),
+                    None => return Err(AutogradError::Usage("too few inputs".into())),
+                },
+                Op::Parameter { name, .. } => match params.get(name) {
+                    Some(t) => self.parameter(name.clone(), t.clone()),
+                    None => return Err(AutogradError::Usage(format!("no parameter `{name}`"))),
+                },
+                op => {
+                    let args: Vec<&Var> = node.inputs.iter().map(|&i| &vars[i]).collect();
+                    self.apply(op.clone(), &args).map_err(|e| {
+                        AutogradError::Op(format!("{} ({}): {e}", node.node_ref(), op.tag()))
+                    })?
+                }
+            };
+            vars.push(var);
+        }
+        Ok(vars)
+    }
+
     fn collect(&self, cot: Vec<Option<Tensor>>) -> Gradients {
         let inner = self.0.borrow();
         let mut by_id = BTreeMap::new();

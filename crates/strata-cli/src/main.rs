@@ -19,6 +19,7 @@ macro_rules! outln {
 
 mod bench;
 mod demo;
+mod exec;
 
 use clap::{Parser, Subcommand};
 
@@ -43,6 +44,12 @@ enum Command {
     Float(strata_float::cli::FloatArgs),
     /// Show, draw (Graphviz DOT) and convert IR graphs (text, JSON, torchlean.ir.v1).
     Ir(strata_ir::cli::IrArgs),
+    /// Run a graph in a numeric layer: native, f32, f64, ieee32, fp32 or interval.
+    Run(exec::RunArgs),
+    /// Differentiate a graph (compiled forward+backward) with respect to inputs or parameters.
+    Grad(exec::GradArgs),
+    /// Show one step's tape: values, gradients and the reverse pass (terminal and HTML).
+    Tape(exec::TapeArgs),
     /// Print every trust boundary: what Strata relies on without checking it.
     Trust,
 }
@@ -54,6 +61,9 @@ fn main() {
         Command::Bench(args) => bench::run(&args),
         Command::Float(args) => strata_float::cli::run(&args),
         Command::Ir(args) => strata_ir::cli::run(&args),
+        Command::Run(args) => exec::run(&args),
+        Command::Grad(args) => exec::grad(&args),
+        Command::Tape(args) => exec::tape(&args),
         Command::Trust => {
             print_trust();
             Ok(())
