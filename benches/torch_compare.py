@@ -62,6 +62,37 @@ def torch_conv(xs, ws, min_time):
     return best_time(min_time, step) * 1e3
 
 
+def torch_op_overhead(min_time, ops=1000):
+    """ns per eager add on a one-element tensor that requires grad (autograd recording on)."""
+    one = torch.ones(1)
+
+    def chain():
+        y = torch.ones(1, requires_grad=True)
+        for _ in range(ops):
+            y = y + one
+
+    return best_time(min_time, chain) / ops * 1e9
+
+
+def torch_mlp_step(min_time, sizes=(784, 256, 128, 10), batch=64):
+    """ms per forward + backward of the MLP (no optimizer), as strata's `mlp_step`."""
+    torch.manual_seed(0)
+    layers = []
+    for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
+        layers.append(torch.nn.Linear(a, b))
+        if i + 2 < len(sizes):
+            layers.append(torch.nn.ReLU())
+    model = torch.nn.Sequential(*layers)
+    x = torch.randn(batch, sizes[0])
+    y = torch.arange(batch) % 10
+
+    def step():
+        loss = F.cross_entropy(model(x), y)
+        torch.autograd.grad(loss, list(model.parameters()))
+
+    return best_time(min_time, step) * 1e3
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--strata", default="target/release/strata")
@@ -91,6 +122,17 @@ def main():
             # Times: the ratio is PyTorch's time over Strata's, so > 1 means Strata is faster.
             rows.append({"case": f"conv2d fwd+bwd {layer[0]} x={layer[1]} w={layer[2]}", "threads": t, "unit": "ms",
                          "strata": r["value"], "torch": theirs, "ratio": theirs / r["value"]})
+        for r in strata(args, "autograd", "--threads", str(t)):
+            if r["name"] == "eager_op_overhead" and t == 1:
+                theirs = torch_op_overhead(args.min_time)
+                rows.append({"case": "eager per-op overhead (add, 1 element, grad on)", "threads": 1,
+                             "unit": "ns/op", "strata": r["value"], "torch": theirs, "ratio": theirs / r["value"]})
+            elif r["name"] == "mlp_step":
+                if r["parameters"]["mode"] == "eager":
+                    theirs = torch_mlp_step(args.min_time)
+                mode = r["parameters"]["mode"]
+                rows.append({"case": f"MLP 784-256-128-10 b64 fwd+bwd, strata {mode} vs torch eager", "threads": t,
+                             "unit": "ms", "strata": r["value"], "torch": theirs, "ratio": theirs / r["value"]})
     if args.json:
         for row in rows:
             print(json.dumps(row))

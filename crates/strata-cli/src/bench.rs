@@ -36,6 +36,9 @@ enum BenchKind {
     Conv,
     /// The measured single-core f32 FMA peak.
     Peak,
+    /// Autograd: eager per-op overhead on tiny tensors, and one MLP training step
+    /// (784-256-128-10, batch 64, forward + backward) eager vs compiled.
+    Autograd,
     /// Everything above.
     Tensor,
 }
@@ -195,6 +198,7 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
             emit(gemm_records(n, &args.threads, args.min_time, p)?);
         }
         BenchKind::Conv => emit(conv_records(&args.threads, args.min_time)?),
+        BenchKind::Autograd => emit(autograd_records(&args.threads, args.min_time)?),
         BenchKind::Tensor => {
             let p = peak();
             emit(gemm_records(
@@ -207,4 +211,107 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The MLP of the training issue: 784-256-128-10 with ReLU, batch 64, cross-entropy.
+pub const MLP_SIZES: [usize; 4] = [784, 256, 128, 10];
+pub const MLP_BATCH: usize = 64;
+
+fn mlp_loss(
+    tape: &strata_autograd::Tape,
+    params: &[(String, Tensor)],
+    x: &Tensor,
+    labels: &Tensor,
+) -> Result<strata_autograd::Var, strata_autograd::AutogradError> {
+    let mut h = tape.input(x.clone(), false);
+    for (layer, pair) in params.chunks(2).enumerate() {
+        let w = tape.parameter(pair[0].0.clone(), pair[0].1.clone());
+        let b = tape.parameter(pair[1].0.clone(), pair[1].1.clone());
+        h = h.linear(&w, Some(&b))?;
+        if layer + 1 < params.len() / 2 {
+            h = h.relu()?;
+        }
+    }
+    let y = tape.input(labels.clone(), false);
+    h.cross_entropy(&y, strata_ir::Reduction::Mean)
+}
+
+fn autograd_records(threads: &[usize], min_time: f64) -> Result<Vec<Record>, String> {
+    use strata_autograd::{Plan, Tape, Wrt};
+    let err = |e: strata_autograd::AutogradError| e.to_string();
+    let mut out = Vec::new();
+    // Per-op overhead: a chain of adds on a one-element tensor that requires a gradient.
+    const OPS: usize = 1000;
+    let one = Tensor::from_vec(vec![1.0f32], [1]).map_err(|e| e.to_string())?;
+    let mut failure = None;
+    let per_op = best_time(min_time, || {
+        let tape = Tape::new();
+        let mut y = tape.input(one.clone(), true);
+        let c = tape.constant(one.clone());
+        for _ in 0..OPS {
+            match y.add(&c) {
+                Ok(v) => y = v,
+                Err(e) => failure = Some(e),
+            }
+        }
+    }) / OPS as f64;
+    if let Some(e) = failure {
+        return Err(err(e));
+    }
+    out.push(Record {
+        name: "eager_op_overhead".into(),
+        params: json!({"op": "add", "numel": 1, "threads": 1}),
+        value: per_op * 1e9,
+        unit: "ns/op",
+    });
+    let mut rng = Rng::new(0);
+    let mut params = Vec::new();
+    for (k, w) in MLP_SIZES.windows(2).enumerate() {
+        let shape = strata_tensor::Shape::from([w[1], w[0]]);
+        let weight = strata_tensor::init::torch_default_weight(&shape, DType::F32, &mut rng)
+            .map_err(|e| e.to_string())?;
+        let bias = strata_tensor::init::torch_default_bias(&shape, DType::F32, &mut rng)
+            .map_err(|e| e.to_string())?;
+        params.push((format!("{}.weight", 2 * k), weight));
+        params.push((format!("{}.bias", 2 * k), bias));
+    }
+    let x = Tensor::randn([MLP_BATCH, MLP_SIZES[0]], DType::F32, &mut rng).map_err(|e| e.to_string())?;
+    let labels: Vec<i64> = (0..MLP_BATCH as i64).map(|i| i % 10).collect();
+    let labels = Tensor::from_vec(labels, [MLP_BATCH]).map_err(|e| e.to_string())?;
+    let tracer = Tape::tracing();
+    let loss = mlp_loss(&tracer, &params, &x, &labels).map_err(err)?;
+    let (graph, store) = tracer.trace(&[&loss]).map_err(err)?;
+    let plan = Plan::compile(&graph, Wrt::Params, strata_ir::eval::ExecConfig::default()).map_err(err)?;
+    let seed = Tensor::ones([], DType::F32).map_err(|e| e.to_string())?;
+    for &t in threads {
+        let pool = pool(t)?;
+        let (eager, compiled) = pool.install(|| -> Result<(f64, f64), String> {
+            let mut failure = None;
+            let eager = best_time(min_time, || {
+                let tape = Tape::new();
+                let result = mlp_loss(&tape, &params, &x, &labels).and_then(|l| tape.backward(&l));
+                if let Err(e) = result {
+                    failure = Some(e.to_string());
+                }
+            });
+            let compiled = best_time(min_time, || {
+                if let Err(e) = plan.run(&store, &[x.clone(), labels.clone()], std::slice::from_ref(&seed)) {
+                    failure = Some(e.to_string());
+                }
+            });
+            match failure {
+                Some(e) => Err(e),
+                None => Ok((eager, compiled)),
+            }
+        })?;
+        for (mode, secs) in [("eager", eager), ("compiled", compiled)] {
+            out.push(Record {
+                name: "mlp_step".into(),
+                params: json!({"mode": mode, "sizes": MLP_SIZES, "batch": MLP_BATCH, "threads": t}),
+                value: secs * 1e3,
+                unit: "ms",
+            });
+        }
+    }
+    Ok(out)
 }

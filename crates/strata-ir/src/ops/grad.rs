@@ -33,7 +33,7 @@ impl Op {
     ) -> R<Vec<Option<S::Value>>> {
         let mut rec = Recorder::new(s);
         let ids: Vec<usize> = x.iter().map(|v| rec.leaf(v.clone())).collect();
-        if let Some(out) = self.decomposition(&mut Emit(&mut rec), &ids) {
+        if let Some(out) = self.differentiated_decomposition(&mut rec, &ids) {
             let out = out?;
             let Recorder {
                 inner,
@@ -60,7 +60,7 @@ impl Op {
         }
         let mut rec = Recorder::new(s);
         let ids: Vec<usize> = x.iter().map(|v| rec.leaf(v.clone())).collect();
-        if let Some(out) = self.decomposition(&mut Emit(&mut rec), &ids) {
+        if let Some(out) = self.differentiated_decomposition(&mut rec, &ids) {
             let out = out?;
             let Recorder {
                 inner,
@@ -79,6 +79,21 @@ impl Op {
             return Ok(tan[out].clone());
         }
         primitive_jvp(self, &mut Emit(s), x, y, t)
+    }
+}
+
+impl Op {
+    /// The decomposition derivatives go through, or `None` where the op has a rule of its
+    /// own: `linear` does, so that its VJP does not recompute the forward product eagerly.
+    fn differentiated_decomposition<S: OpSink>(
+        &self,
+        rec: &mut Recorder<S>,
+        ids: &[usize],
+    ) -> Option<R<usize>> {
+        match self {
+            Op::Linear { .. } => None,
+            _ => self.decomposition(&mut Emit(rec), ids),
+        }
     }
 }
 
@@ -265,9 +280,10 @@ fn is_binary_elementwise(op: &Op) -> bool {
 fn without_bias(op: &Op) -> Op {
     let mut op = op.clone();
     match &mut op {
-        Op::Conv1d { bias, .. } | Op::Conv2d { bias, .. } | Op::ConvTranspose2d { bias, .. } => {
-            *bias = false
-        }
+        Op::Linear { bias }
+        | Op::Conv1d { bias, .. }
+        | Op::Conv2d { bias, .. }
+        | Op::ConvTranspose2d { bias, .. } => *bias = false,
         _ => {}
     }
     op
@@ -340,6 +356,23 @@ fn primitive_vjp<S: OpSink>(
             vec![None, Some(e.sum_to(&gx, &dx)?), Some(e.sum_to(&gy, &dy)?)]
         }
         Op::Matmul => matmul_vjp(e, &x[0], &x[1], g)?,
+        Op::Linear { bias } => {
+            // x [*, in], W [out, in], g [*, out]: dx = g W, dW = gᵀ x over the flattened
+            // leading axes, db = Σ g.
+            let (dx_dims, dw) = (dims(e, &x[0]), dims(e, &x[1]));
+            let dx = e.matmul(g, &x[1])?;
+            let dx = e.reshape(&dx, &dx_dims)?;
+            let rows = dx_dims[..dx_dims.len() - 1].iter().product::<usize>();
+            let g2 = e.reshape(g, &[rows, dw[0]])?;
+            let x2 = e.reshape(&x[0], &[rows, dw[1]])?;
+            let gt = e.transpose_last(&g2)?;
+            let mut out = vec![Some(dx), Some(e.matmul(&gt, &x2)?)];
+            if *bias {
+                let lead: Vec<usize> = (0..dims(e, g).len() - 1).collect();
+                out.push(Some(e.sum(g, &lead, false)?));
+            }
+            out
+        }
         Op::Conv1d { bias, .. } | Op::Conv2d { bias, .. } | Op::ConvTranspose2d { bias, .. } => {
             let mut inputs: Vec<&S::Value> = x.iter().collect();
             inputs.push(g);
@@ -690,7 +723,11 @@ fn primitive_jvp<S: OpSink>(
             let ty = or_zero(e, &t[2], &x[2])?;
             Some(e.select(&x[0], &tx, &ty)?)
         }
-        Op::Matmul | Op::Conv1d { .. } | Op::Conv2d { .. } | Op::ConvTranspose2d { .. } => {
+        Op::Matmul
+        | Op::Linear { .. }
+        | Op::Conv1d { .. }
+        | Op::Conv2d { .. }
+        | Op::ConvTranspose2d { .. } => {
             // Bilinear in (input, weight), plus the bias tangent broadcast per channel.
             let core = without_bias(op);
             let mut acc = None;
@@ -703,11 +740,15 @@ fn primitive_jvp<S: OpSink>(
                 accumulate(e.0, &mut acc, term)?;
             }
             if let Some(Some(tb)) = t.get(2) {
-                let rank = out_shape.rank();
-                let channel = usize::from(rank == batched_rank(op));
-                let mut bd = vec![1; rank];
-                bd[channel] = e.dims(tb)[0];
-                let laid = e.reshape(tb, &bd)?;
+                // Linear's bias runs along the last axis, a convolution's along channels.
+                let laid = if matches!(op, Op::Linear { .. }) {
+                    tb.clone()
+                } else {
+                    let rank = out_shape.rank();
+                    let mut bd = vec![1; rank];
+                    bd[usize::from(rank == batched_rank(op))] = e.dims(tb)[0];
+                    e.reshape(tb, &bd)?
+                };
                 let term = e.broadcast_to(&laid, &out_shape)?;
                 accumulate(e.0, &mut acc, term)?;
             }
