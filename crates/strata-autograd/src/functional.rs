@@ -113,9 +113,8 @@ pub fn hessian_vector_product(f: impl TapeFn, x: &[Tensor], v: &[Tensor]) -> R<V
     if ty.rank() != 0 {
         return Err(AutogradError::NotScalar(ty));
     }
-    let one = tape.constant(
-        Tensor::ones([], ty.dtype).map_err(|e| AutogradError::Op(e.to_string()))?,
-    );
+    let one =
+        tape.constant(Tensor::ones([], ty.dtype).map_err(|e| AutogradError::Op(e.to_string()))?);
     let grads = tape.backward_recorded(&y, &one)?;
     let mut inner: Option<Var> = None;
     for (leaf, g) in &grads {

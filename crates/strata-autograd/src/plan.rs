@@ -191,10 +191,20 @@ impl Plan {
             gradient_names.push(name);
         }
         let joint = b.finish(&outputs)?;
-        Ok(Plan::lower(joint, graph.outputs.len(), gradient_names, config))
+        Ok(Plan::lower(
+            joint,
+            graph.outputs.len(),
+            gradient_names,
+            config,
+        ))
     }
 
-    fn lower(graph: Graph, forward_outputs: usize, gradient_names: Vec<String>, config: ExecConfig) -> Plan {
+    fn lower(
+        graph: Graph,
+        forward_outputs: usize,
+        gradient_names: Vec<String>,
+        config: ExecConfig,
+    ) -> Plan {
         let n = graph.nodes.len();
         let mut live = vec![false; n];
         for &o in &graph.outputs {
@@ -233,7 +243,12 @@ impl Plan {
 
     /// Runs the plan: `inputs` feed the forward inputs, `cotangents` the outputs' cotangents
     /// (for a scalar loss: one tensor holding 1).
-    pub fn run(&self, params: &ParamStore, inputs: &[Tensor], cotangents: &[Tensor]) -> R<PlanOutput> {
+    pub fn run(
+        &self,
+        params: &ParamStore,
+        inputs: &[Tensor],
+        cotangents: &[Tensor],
+    ) -> R<PlanOutput> {
         let feeds: Vec<Tensor> = inputs.iter().chain(cotangents).cloned().collect();
         self.graph.check_params(params)?;
         self.graph.check_inputs(&feeds)?;
@@ -248,11 +263,13 @@ impl Plan {
                     let args: Vec<Tensor> = (node.inputs.iter())
                         .map(|&i| values[i].clone().ok_or_else(|| freed(node.id, i)))
                         .collect::<Result<_, _>>()?;
-                    let out = op.forward(&args, &self.config).map_err(|msg| IrError::Eval {
-                        node: node.node_ref(),
-                        op: op.tag(),
-                        msg,
-                    })?;
+                    let out = op
+                        .forward(&args, &self.config)
+                        .map_err(|msg| IrError::Eval {
+                            node: node.node_ref(),
+                            op: op.tag(),
+                            msg,
+                        })?;
                     // Free every input this node was the last reader of.
                     for &i in &node.inputs {
                         if self.last_use[i] == node.id {

@@ -141,7 +141,11 @@ impl Tape {
     }
 
     /// Gradients of `⟨cotangent, output⟩` (a vector-Jacobian product).
-    pub fn backward_with(&self, output: &Var, cotangent: Tensor) -> Result<Gradients, AutogradError> {
+    pub fn backward_with(
+        &self,
+        output: &Var,
+        cotangent: Tensor,
+    ) -> Result<Gradients, AutogradError> {
         let (steps, values, config) = {
             let inner = self.0.borrow();
             (inner.steps.clone(), inner.values.clone(), inner.config)
@@ -155,11 +159,18 @@ impl Tape {
 
     /// Like [`Self::backward_with`], but the gradient computation is itself recorded on this
     /// tape (PyTorch's `create_graph=True`), so the gradients can be differentiated again.
-    pub fn backward_recorded(&self, output: &Var, cotangent: &Var) -> Result<Vec<(Var, Var)>, AutogradError> {
+    pub fn backward_recorded(
+        &self,
+        output: &Var,
+        cotangent: &Var,
+    ) -> Result<Vec<(Var, Var)>, AutogradError> {
         check_cotangent(output, &cotangent.value())?;
         let (steps, values) = {
             let inner = self.0.borrow();
-            (inner.steps.clone(), (0..inner.values.len()).collect::<Vec<usize>>())
+            (
+                inner.steps.clone(),
+                (0..inner.values.len()).collect::<Vec<usize>>(),
+            )
         };
         let mut sink = self.clone();
         let cot = reverse_accumulate(&mut sink, &steps, &values, vec![(output.id, cotangent.id)])
@@ -173,14 +184,23 @@ impl Tape {
 
     /// The cotangent of every value on the tape for the output cotangent `cotangent`
     /// (`None` where it is zero), for views of the reverse pass.
-    pub fn cotangents(&self, output: &Var, cotangent: Tensor) -> Result<Vec<Option<Tensor>>, AutogradError> {
+    pub fn cotangents(
+        &self,
+        output: &Var,
+        cotangent: Tensor,
+    ) -> Result<Vec<Option<Tensor>>, AutogradError> {
         check_cotangent(output, &cotangent)?;
         let (steps, values, config) = {
             let inner = self.0.borrow();
             (inner.steps.clone(), inner.values.clone(), inner.config)
         };
-        reverse_accumulate(&mut Native { config }, &steps, &values, vec![(output.id, cotangent)])
-            .map_err(AutogradError::Op)
+        reverse_accumulate(
+            &mut Native { config },
+            &steps,
+            &values,
+            vec![(output.id, cotangent)],
+        )
+        .map_err(AutogradError::Op)
     }
 
     /// The recorded steps `(op, parent ids, output id)`, in order.

@@ -15,7 +15,10 @@ fn close(a: &Tensor, b: &Tensor, tol: f64) {
     let (a, b) = (a.to_vec_f64(), b.to_vec_f64());
     assert_eq!(a.len(), b.len());
     for (x, y) in a.iter().zip(&b) {
-        assert!((x - y).abs() <= tol * x.abs().max(y.abs()).max(1.0), "{a:?} vs {b:?}");
+        assert!(
+            (x - y).abs() <= tol * x.abs().max(y.abs()).max(1.0),
+            "{a:?} vs {b:?}"
+        );
     }
 }
 
@@ -37,12 +40,21 @@ fn no_grad_detach_and_unused_leaves() {
     let stopped = x.detach().unwrap();
     let inside = tape.no_grad(|| x.square().unwrap());
     assert!(!inside.requires_grad() && !stopped.requires_grad());
-    let y = x.mul(&stopped).unwrap().add(&inside).unwrap().sum_all().unwrap();
+    let y = x
+        .mul(&stopped)
+        .unwrap()
+        .add(&inside)
+        .unwrap()
+        .sum_all()
+        .unwrap();
     let g = tape.backward(&y).unwrap();
     // Only the un-detached factor carries a gradient: d/dx (x·c + c') = c = 3.
     assert_eq!(g.get(&x).unwrap().to_vec::<f64>().unwrap(), [3.0]);
     assert_eq!(g.by_name()["unused"].to_vec::<f64>().unwrap(), [0.0, 0.0]);
-    assert!(matches!(tape.backward(&x), Err(AutogradError::NotScalar(_))));
+    assert!(matches!(
+        tape.backward(&x),
+        Err(AutogradError::NotScalar(_))
+    ));
 }
 
 #[test]
@@ -53,7 +65,8 @@ fn functional_api_against_closed_forms() {
     let g = grad(cube, std::slice::from_ref(&x)).unwrap();
     close(&g[0], &t(&[0.75, 3.0, 12.0], &[3]), 1e-15);
     let v = t(&[1.0, 2.0, -1.0], &[3]);
-    let hv = hessian_vector_product(cube, std::slice::from_ref(&x), std::slice::from_ref(&v)).unwrap();
+    let hv =
+        hessian_vector_product(cube, std::slice::from_ref(&x), std::slice::from_ref(&v)).unwrap();
     close(&hv[0], &t(&[3.0, -12.0, -12.0], &[3]), 1e-15);
     // A linear map: its Jacobian is the matrix, its JVP and VJP the products.
     let a = t(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]);
@@ -144,8 +157,17 @@ fn eager_and_compiled_agree_bit_for_bit_on_an_mlp() {
     let (graph, store) = tape.trace(&[&loss]).unwrap();
     let plan = Plan::compile(&graph, Wrt::Params, ExecConfig::default()).unwrap();
     let one = Tensor::ones([], DType::F32).unwrap();
-    let run = plan.run(&store, &[x.clone(), labels.clone()], std::slice::from_ref(&one)).unwrap();
-    assert_eq!(run.outputs[0].to_vec::<f32>().unwrap(), loss.value().to_vec::<f32>().unwrap());
+    let run = plan
+        .run(
+            &store,
+            &[x.clone(), labels.clone()],
+            std::slice::from_ref(&one),
+        )
+        .unwrap();
+    assert_eq!(
+        run.outputs[0].to_vec::<f32>().unwrap(),
+        loss.value().to_vec::<f32>().unwrap()
+    );
     for (name, g) in eager.by_name() {
         assert_eq!(
             run.gradients[name].to_vec::<f32>().unwrap(),
@@ -154,11 +176,16 @@ fn eager_and_compiled_agree_bit_for_bit_on_an_mlp() {
         );
     }
     let x2 = Tensor::randn([8, 3, 4], DType::F32, &mut rng).unwrap();
-    let again = plan.run(&store, &[x2.clone(), labels.clone()], &[one]).unwrap();
+    let again = plan
+        .run(&store, &[x2.clone(), labels.clone()], &[one])
+        .unwrap();
     let tape2 = Tape::new();
     let (_, loss2) = mlp_loss(&tape2, &x2, &labels, &params);
     let eager2 = tape2.backward(&loss2).unwrap();
-    assert_eq!(again.outputs[0].to_vec::<f32>().unwrap(), loss2.value().to_vec::<f32>().unwrap());
+    assert_eq!(
+        again.outputs[0].to_vec::<f32>().unwrap(),
+        loss2.value().to_vec::<f32>().unwrap()
+    );
     assert_eq!(
         again.gradients["0.weight"].to_vec::<f32>().unwrap(),
         eager2.by_name()["0.weight"].to_vec::<f32>().unwrap()
@@ -174,7 +201,10 @@ fn eager_and_compiled_agree_on_every_op_family() {
         (Op::Tanh, vec![vec![3, 4]]),
         (Op::Mul, vec![vec![3, 4], vec![4]]),
         (Op::Matmul, vec![vec![2, 3, 4], vec![4, 2]]),
-        (Op::Linear { bias: true }, vec![vec![3, 4], vec![2, 4], vec![2]]),
+        (
+            Op::Linear { bias: true },
+            vec![vec![3, 4], vec![2, 4], vec![2]],
+        ),
         (Op::Softmax { axis: -1 }, vec![vec![3, 4]]),
         (
             Op::LayerNorm {
@@ -243,5 +273,8 @@ fn shape_errors_name_the_op_and_the_shapes() {
     let a = tape.input(Tensor::zeros([2, 3], DType::F32).unwrap(), true);
     let b = tape.input(Tensor::zeros([4, 5], DType::F32).unwrap(), true);
     let err = a.matmul(&b).unwrap_err().to_string();
-    assert!(err.contains("contracted") && err.contains("[2, 3]"), "{err}");
+    assert!(
+        err.contains("contracted") && err.contains("[2, 3]"),
+        "{err}"
+    );
 }

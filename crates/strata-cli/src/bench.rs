@@ -275,13 +275,15 @@ fn autograd_records(threads: &[usize], min_time: f64) -> Result<Vec<Record>, Str
         params.push((format!("{}.weight", 2 * k), weight));
         params.push((format!("{}.bias", 2 * k), bias));
     }
-    let x = Tensor::randn([MLP_BATCH, MLP_SIZES[0]], DType::F32, &mut rng).map_err(|e| e.to_string())?;
+    let x = Tensor::randn([MLP_BATCH, MLP_SIZES[0]], DType::F32, &mut rng)
+        .map_err(|e| e.to_string())?;
     let labels: Vec<i64> = (0..MLP_BATCH as i64).map(|i| i % 10).collect();
     let labels = Tensor::from_vec(labels, [MLP_BATCH]).map_err(|e| e.to_string())?;
     let tracer = Tape::tracing();
     let loss = mlp_loss(&tracer, &params, &x, &labels).map_err(err)?;
     let (graph, store) = tracer.trace(&[&loss]).map_err(err)?;
-    let plan = Plan::compile(&graph, Wrt::Params, strata_ir::eval::ExecConfig::default()).map_err(err)?;
+    let plan =
+        Plan::compile(&graph, Wrt::Params, strata_ir::eval::ExecConfig::default()).map_err(err)?;
     let seed = Tensor::ones([], DType::F32).map_err(|e| e.to_string())?;
     for &t in threads {
         let pool = pool(t)?;
@@ -295,7 +297,11 @@ fn autograd_records(threads: &[usize], min_time: f64) -> Result<Vec<Record>, Str
                 }
             });
             let compiled = best_time(min_time, || {
-                if let Err(e) = plan.run(&store, &[x.clone(), labels.clone()], std::slice::from_ref(&seed)) {
+                if let Err(e) = plan.run(
+                    &store,
+                    &[x.clone(), labels.clone()],
+                    std::slice::from_ref(&seed),
+                ) {
                     failure = Some(e.to_string());
                 }
             });

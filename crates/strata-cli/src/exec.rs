@@ -84,7 +84,11 @@ fn load(args: &GraphArgs) -> Result<Loaded, String> {
         Some(p) if p.extension().is_some_and(|e| e == "npz") => {
             strata_io::read_npz(p).map_err(|e| e.to_string())?
         }
-        Some(p) => strata_io::read_safetensors(p).map_err(|e| e.to_string())?.tensors,
+        Some(p) => {
+            strata_io::read_safetensors(p)
+                .map_err(|e| e.to_string())?
+                .tensors
+        }
     };
     let inputs = (args.inputs.iter())
         .map(|p| strata_io::read_npy(p).map_err(|e| e.to_string()))
@@ -109,12 +113,7 @@ fn load(args: &GraphArgs) -> Result<Loaded, String> {
 }
 
 fn summary(t: &Tensor) -> String {
-    let norm = t
-        .to_vec_f64()
-        .iter()
-        .map(|v| v * v)
-        .sum::<f64>()
-        .sqrt();
+    let norm = t.to_vec_f64().iter().map(|v| v * v).sum::<f64>().sqrt();
     format!("{}{} (L2 norm {norm:.6e})", t.dtype(), t.shape())
 }
 
@@ -138,7 +137,11 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
             Exported::Interval { lo, hi } => {
                 let width = hi.sub(lo).map_err(|e| e.to_string())?;
                 let widest = width.to_vec_f64().into_iter().fold(0.0f64, f64::max);
-                outln!("output {k}: interval {}{}, widest {widest:.3e}\nlo {lo}\nhi {hi}", lo.dtype(), lo.shape());
+                outln!(
+                    "output {k}: interval {}{}, widest {widest:.3e}\nlo {lo}\nhi {hi}",
+                    lo.dtype(),
+                    lo.shape()
+                );
             }
         }
     }
@@ -146,7 +149,10 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
         match first {
             Exported::Point(t) => strata_io::write_npy(path, t).map_err(|e| e.to_string())?,
             Exported::Interval { lo, hi } => {
-                let arrays = BTreeMap::from([("lo".to_string(), lo.clone()), ("hi".to_string(), hi.clone())]);
+                let arrays = BTreeMap::from([
+                    ("lo".to_string(), lo.clone()),
+                    ("hi".to_string(), hi.clone()),
+                ]);
                 strata_io::write_npz(path, &arrays, strata_io::NpzCompression::Stored)
                     .map_err(|e| e.to_string())?
             }
@@ -157,7 +163,11 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
 
 pub fn grad(args: &GradArgs) -> Result<(), String> {
     let l = load(&args.graph)?;
-    let wrt = if args.wrt == "inputs" { Wrt::Inputs } else { Wrt::Params };
+    let wrt = if args.wrt == "inputs" {
+        Wrt::Inputs
+    } else {
+        Wrt::Params
+    };
     let plan = Plan::compile(&l.graph, wrt, l.config).map_err(|e| e.to_string())?;
     let cotangents: Vec<Tensor> = if args.cotangents.is_empty() {
         (l.graph.outputs.iter())
@@ -239,22 +249,37 @@ pub fn tape(args: &TapeArgs) -> Result<(), String> {
             }
         }
     }
-    outln!("tape: {} values, {} recorded steps (output #{})", rows.len(), steps.len(), out.id());
+    outln!(
+        "tape: {} values, {} recorded steps (output #{})",
+        rows.len(),
+        steps.len(),
+        out.id()
+    );
     for r in &rows {
-        outln!("#{:<4} {:<28} parents {:<14} value {}  grad {}", r.id, r.op, format!("{:?}", r.parents), r.value, r.cotangent);
+        outln!(
+            "#{:<4} {:<28} parents {:<14} value {}  grad {}",
+            r.id,
+            r.op,
+            format!("{:?}", r.parents),
+            r.value,
+            r.cotangent
+        );
     }
     outln!("\nreverse pass (cotangent sent from node to parent):");
     for (from, to, op, norm) in &sends {
         outln!("#{from} ({op}) -> #{to}: {norm}");
     }
     if let Some(path) = &args.html {
-        std::fs::write(path, html(&rows, &sends)).map_err(|e| format!("{}: {e}", path.display()))?;
+        std::fs::write(path, html(&rows, &sends))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
     }
     Ok(())
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 fn html(rows: &[Row], sends: &[(usize, usize, String, String)]) -> String {

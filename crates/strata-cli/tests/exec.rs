@@ -13,7 +13,11 @@ fn strata(args: &[&str]) -> String {
         .args(args)
         .output()
         .expect("run strata");
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -35,23 +39,64 @@ fn fixture(tag: &str) -> Fixture {
     std::fs::create_dir_all(&dir).unwrap();
     let mut b = GraphBuilder::new();
     let param = |b: &mut GraphBuilder, name: &str, dims: &[usize]| {
-        let op = Op::Parameter { name: name.into(), shape: dims.into(), dtype: DType::F32 };
+        let op = Op::Parameter {
+            name: name.into(),
+            shape: dims.into(),
+            dtype: DType::F32,
+        };
         b.push(op, &[]).unwrap()
     };
-    let x = b.push_named("x", Op::Input { shape: [2, 3].into(), dtype: DType::F32 }, &[]).unwrap();
-    let (w1, b1) = (param(&mut b, "0.weight", &[4, 3]), param(&mut b, "0.bias", &[4]));
-    let (w2, b2) = (param(&mut b, "2.weight", &[2, 4]), param(&mut b, "2.bias", &[2]));
+    let x = b
+        .push_named(
+            "x",
+            Op::Input {
+                shape: [2, 3].into(),
+                dtype: DType::F32,
+            },
+            &[],
+        )
+        .unwrap();
+    let (w1, b1) = (
+        param(&mut b, "0.weight", &[4, 3]),
+        param(&mut b, "0.bias", &[4]),
+    );
+    let (w2, b2) = (
+        param(&mut b, "2.weight", &[2, 4]),
+        param(&mut b, "2.bias", &[2]),
+    );
     let h = b.push(Op::Linear { bias: true }, &[x, w1, b1]).unwrap();
     let h = b.push(Op::Tanh, &[h]).unwrap();
     let y = b.push(Op::Linear { bias: true }, &[h, w2, b2]).unwrap();
-    let zero = b.push(Op::Constant { value: strata_ir::Literal(Tensor::zeros([2, 2], DType::F32).unwrap()) }, &[]).unwrap();
-    let loss = b.push(Op::MseLoss { reduction: Reduction::Mean }, &[y, zero]).unwrap();
+    let zero = b
+        .push(
+            Op::Constant {
+                value: strata_ir::Literal(Tensor::zeros([2, 2], DType::F32).unwrap()),
+            },
+            &[],
+        )
+        .unwrap();
+    let loss = b
+        .push(
+            Op::MseLoss {
+                reduction: Reduction::Mean,
+            },
+            &[y, zero],
+        )
+        .unwrap();
     let graph = b.finish(&[loss]).unwrap();
     std::fs::write(dir.join("mlp.ir"), strata_ir::text::print(&graph).unwrap()).unwrap();
     let mut rng = Rng::new(3);
     let mut params = BTreeMap::new();
-    for (name, dims) in [("0.weight", vec![4, 3]), ("0.bias", vec![4]), ("2.weight", vec![2, 4]), ("2.bias", vec![2])] {
-        params.insert(name.to_string(), Tensor::randn(dims, DType::F32, &mut rng).unwrap());
+    for (name, dims) in [
+        ("0.weight", vec![4, 3]),
+        ("0.bias", vec![4]),
+        ("2.weight", vec![2, 4]),
+        ("2.bias", vec![2]),
+    ] {
+        params.insert(
+            name.to_string(),
+            Tensor::randn(dims, DType::F32, &mut rng).unwrap(),
+        );
     }
     strata_io::write_safetensors(dir.join("p.safetensors"), &params, &BTreeMap::new()).unwrap();
     let x = Tensor::randn([2, 3], DType::F32, &mut rng).unwrap();
@@ -81,7 +126,10 @@ fn every_layer_runs_and_the_interval_encloses_the_others() {
     // in the other, so they agree to a few ulps (bit-exactness is the interpreter's test).
     let f32v = values["f32"];
     for layer in ["native", "ieee32", "fp32"] {
-        assert!((values[layer] - f32v).abs() <= 1e-5 * f32v.abs(), "{layer}: {values:?}");
+        assert!(
+            (values[layer] - f32v).abs() <= 1e-5 * f32v.abs(),
+            "{layer}: {values:?}"
+        );
     }
     let out = f.path("interval.npz");
     let mut args = vec!["run", graph.as_str()];
@@ -89,8 +137,14 @@ fn every_layer_runs_and_the_interval_encloses_the_others() {
     args.extend(["--layer", "interval", "--output", &out]);
     strata(&args);
     let enclosure = strata_io::read_npz(&out).unwrap();
-    let (lo, hi) = (enclosure["lo"].to_vec_f64()[0], enclosure["hi"].to_vec_f64()[0]);
-    assert!(lo <= values["f64"] && values["f64"] <= hi, "[{lo}, {hi}] vs {values:?}");
+    let (lo, hi) = (
+        enclosure["lo"].to_vec_f64()[0],
+        enclosure["hi"].to_vec_f64()[0],
+    );
+    assert!(
+        lo <= values["f64"] && values["f64"] <= hi,
+        "[{lo}, {hi}] vs {values:?}"
+    );
     assert!(hi - lo < 1e-9, "[{lo}, {hi}] is loose");
 }
 
@@ -99,25 +153,49 @@ fn grad_matches_the_eager_tape_and_tape_shows_the_reverse_pass() {
     let f = fixture("grad");
     let out = f.path("g.npz");
     strata(&[
-        "grad", &f.path("mlp.ir"), "--input", &f.path("x.npy"), "--params",
-        &f.path("p.safetensors"), "--wrt", "params", "--output", &out,
+        "grad",
+        &f.path("mlp.ir"),
+        "--input",
+        &f.path("x.npy"),
+        "--params",
+        &f.path("p.safetensors"),
+        "--wrt",
+        "params",
+        "--output",
+        &out,
     ]);
     let grads = strata_io::read_npz(&out).unwrap();
     // The eager tape on the same graph.
-    let graph = strata_ir::cli::read_graph(&std::fs::read_to_string(f.path("mlp.ir")).unwrap()).unwrap();
+    let graph =
+        strata_ir::cli::read_graph(&std::fs::read_to_string(f.path("mlp.ir")).unwrap()).unwrap();
     let tape = strata_autograd::Tape::new();
-    let vars = tape.replay(&graph, &f.params, std::slice::from_ref(&f.x), false).unwrap();
+    let vars = tape
+        .replay(&graph, &f.params, std::slice::from_ref(&f.x), false)
+        .unwrap();
     let eager = tape.backward(&vars[graph.outputs[0]]).unwrap();
     assert_eq!(grads.len(), 4);
     for (name, g) in eager.by_name() {
-        assert_eq!(grads[name].to_vec::<f32>().unwrap(), g.to_vec::<f32>().unwrap(), "{name}");
+        assert_eq!(
+            grads[name].to_vec::<f32>().unwrap(),
+            g.to_vec::<f32>().unwrap(),
+            "{name}"
+        );
     }
     let html = f.path("tape.html");
     let text = strata(&[
-        "tape", &f.path("mlp.ir"), "--input", &f.path("x.npy"), "--params",
-        &f.path("p.safetensors"), "--html", &html,
+        "tape",
+        &f.path("mlp.ir"),
+        "--input",
+        &f.path("x.npy"),
+        "--params",
+        &f.path("p.safetensors"),
+        "--html",
+        &html,
     ]);
-    assert!(text.contains("reverse pass") && text.contains("(linear) ->"), "{text}");
+    assert!(
+        text.contains("reverse pass") && text.contains("(linear) ->"),
+        "{text}"
+    );
     let page = std::fs::read_to_string(html).unwrap();
     assert!(page.starts_with("<!doctype html>") && page.contains("mse_loss"));
 }

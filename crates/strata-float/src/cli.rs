@@ -10,9 +10,19 @@
 //!   or `-`). Blank lines and lines starting with `#` are skipped; a malformed line prints
 //!   `error: line N: …` and evaluation goes on (the command then fails at the end).
 //!
+//! - `strata float exp 0x3f800000 --mode rup` (also expm1 log log1p tanh sigmoid erf sin cos): a
+//!   correctly rounded transcendental of the `Ieee32` model;
+//! - `strata float check-exhaustive exp [--mode rne] [--state FILE] [--chunks 0..4096]
+//!   [--threads N]`: every one of the 2^32 inputs of a transcendental against the independent
+//!   oracle (all five modes unless `--mode` names one), in parallel with a progress bar, resumable
+//!   from the state file; prints the mismatch count, the first ten mismatches, the oracle's
+//!   undecided inputs (expected none), the native `f32` function's accuracy and the wall time, and
+//!   fails when anything disagrees.
+//!
 //! Ops: add sub mul div fma sqrt rem round_to_int (roundToIntegralExact), minnum maxnum (754-2008),
 //! minimum maximum minimum_number maximum_number (754-2019), eq (quiet) lt le (signaling),
-//! f32_to_{i32,u32,i64,u64}, {i32,u32,i64,u64}_to_f32, f64_to_f32, f32_to_f64.
+//! f32_to_{i32,u32,i64,u64}, {i32,u32,i64,u64}_to_f32, f64_to_f32, f32_to_f64, and the correctly
+//! rounded exp expm1 log log1p tanh sigmoid erf sin cos.
 //! Modes: rne rna rtz rup rdn (and the words nearest-even, nearest-away, zero, up, down).
 
 use crate::env::{Flags, FpEnv, NanPolicy, RoundingMode, Tininess};
@@ -25,16 +35,26 @@ pub struct FloatArgs {
     /// A value (`0.1`, `0x3dcccccd`), an operation and its operands (`add 1.5 0x3f800000`), or `eval`.
     #[arg(required = true, allow_negative_numbers = true)]
     pub words: Vec<String>,
-    /// Rounding mode of a single operation: rne, rna, rtz, rup, rdn (or nearest-even, nearest-away,
-    /// zero, up, down).
-    #[arg(long, default_value = "rne", value_parser = parse_mode)]
-    pub mode: RoundingMode,
+    /// Rounding mode of a single operation: rne (the default), rna, rtz, rup, rdn (or nearest-even,
+    /// nearest-away, zero, up, down). For check-exhaustive: check only this mode (default: all).
+    #[arg(long, value_parser = parse_mode)]
+    pub mode: Option<RoundingMode>,
     /// When underflow counts a result as tiny: after (x86) or before (ARM) rounding.
     #[arg(long, default_value = "after", value_parser = ["after", "before"])]
     pub tininess: String,
     /// NaN results: x86 (first NaN operand, quieted) or canonical (0x7fc00000).
     #[arg(long, default_value = "x86", value_parser = ["x86", "canonical"])]
     pub nan: String,
+    /// check-exhaustive: the state file that records finished chunks (default
+    /// `check-exhaustive-<fn>-<modes>.state` in the current directory).
+    #[arg(long)]
+    pub state: Option<std::path::PathBuf>,
+    /// check-exhaustive: the chunks of 2^20 inputs to run, `START..END` (default 0..4096, all).
+    #[arg(long)]
+    pub chunks: Option<String>,
+    /// check-exhaustive: worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
 fn parse_mode(text: &str) -> Result<RoundingMode, String> {
@@ -51,7 +71,7 @@ fn parse_mode(text: &str) -> Result<RoundingMode, String> {
 impl FloatArgs {
     fn env(&self) -> FpEnv {
         FpEnv {
-            mode: self.mode,
+            mode: self.mode.unwrap_or_default(),
             tininess: if self.tininess == "before" {
                 Tininess::BeforeRounding
             } else {
@@ -83,6 +103,7 @@ pub fn run_with<R: BufRead, W: Write>(
     let env = args.env();
     let result = match args.words.as_slice() {
         [word] if word == "eval" => eval_lines(input, &mut output, env.tininess, env.nan),
+        [word, name] if word == "check-exhaustive" => check_exhaustive(args, name, &mut output),
         [name, operands @ ..] if find_op(name).is_some() => {
             let op = find_op(name).expect("checked by the guard");
             show_op(op, operands, env, &mut output)
@@ -201,6 +222,15 @@ ops! {
     "u64_to_f32" [U64] -> F32 = |x, env| Ieee32::from_u64(x[0], env);
     "f64_to_f32" [F64] -> F32 = |x, env| Ieee32::from_f64_bits(x[0], env);
     "f32_to_f64" [F32] -> F64 = |x, env| f(x[0]).to_f64_bits(env);
+    "exp" [F32] -> F32 = |x, env| f(x[0]).exp(env);
+    "expm1" [F32] -> F32 = |x, env| f(x[0]).expm1(env);
+    "log" [F32] -> F32 = |x, env| f(x[0]).log(env);
+    "log1p" [F32] -> F32 = |x, env| f(x[0]).log1p(env);
+    "tanh" [F32] -> F32 = |x, env| f(x[0]).tanh(env);
+    "sigmoid" [F32] -> F32 = |x, env| f(x[0]).sigmoid(env);
+    "erf" [F32] -> F32 = |x, env| f(x[0]).erf(env);
+    "sin" [F32] -> F32 = |x, env| f(x[0]).sin(env);
+    "cos" [F32] -> F32 = |x, env| f(x[0]).cos(env);
 }
 
 fn find_op(name: &str) -> Option<&'static Op> {
@@ -389,6 +419,81 @@ fn show_op<W: Write>(op: &Op, words: &[String], env: FpEnv, output: &mut W) -> R
         .map_err(|e| format!("writing output: {e}"))
 }
 
+/// `strata float check-exhaustive <fn>`.
+fn check_exhaustive<W: Write>(args: &FloatArgs, name: &str, output: &mut W) -> Result<(), String> {
+    use crate::exhaustive::{native_fn, Run, CHUNKS};
+    let function: crate::oracle::Function = name.parse()?;
+    let modes: Vec<RoundingMode> = match args.mode {
+        Some(mode) => vec![mode],
+        None => RoundingMode::ALL.to_vec(),
+    };
+    let chunks = match &args.chunks {
+        None => 0..CHUNKS,
+        Some(text) => {
+            let bad = || format!("--chunks `{text}`: expected START..END within 0..{CHUNKS}");
+            let (a, b) = text.split_once("..").ok_or_else(bad)?;
+            let (a, b): (u32, u32) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+            if a >= b || b > CHUNKS {
+                return Err(bad());
+            }
+            a..b
+        }
+    };
+    let mode_names: Vec<&str> = modes.iter().map(|m| m.short_name()).collect();
+    let state = args.state.clone().unwrap_or_else(|| {
+        format!("check-exhaustive-{function}-{}.state", mode_names.join("-")).into()
+    });
+    let run = Run {
+        function,
+        modes: modes.clone(),
+        chunks: chunks.clone(),
+        state: state.clone(),
+        progress: true,
+    };
+    let outcome = match args.threads {
+        Some(n) => rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .map_err(|e| format!("thread pool: {e}"))?
+            .install(|| run.execute()),
+        None => run.execute(),
+    }?;
+    let t = &outcome.tally;
+    let io = |e: std::io::Error| format!("writing output: {e}");
+    let (_, native_name) = native_fn(function);
+    let mut text = format!(
+        "check-exhaustive {function}, modes {}, chunks {}..{} ({} inputs; {} chunks resumed from {})\n",
+        mode_names.join(" "),
+        chunks.start,
+        chunks.end,
+        t.inputs,
+        outcome.resumed,
+        state.display()
+    );
+    text += &format!("mismatches: {}\n", t.mismatches);
+    for m in &t.first {
+        text += &format!("  {m}\n");
+    }
+    text += &format!("oracle undecided: {}\n", t.undecided.len());
+    for u in &t.undecided {
+        text += &format!("  x = 0x{u:08x}\n");
+    }
+    text += &format!(
+        "native {native_name} (vs ties-to-even): {} incorrectly rounded, max error {:.4} ulp at x = 0x{:08x}\n",
+        t.native_wrong, t.native_max_ulps, t.native_max_at
+    );
+    text += &format!("wall time: {:.1} s (this invocation)\n", outcome.seconds);
+    output.write_all(text.as_bytes()).map_err(io)?;
+    if t.mismatches > 0 || !t.undecided.is_empty() {
+        return Err(format!(
+            "{function}: {} mismatches, {} undecided inputs",
+            t.mismatches,
+            t.undecided.len()
+        ));
+    }
+    Ok(())
+}
+
 /// 2^exp as binary32 (every ulp of a binary32 value is one).
 fn power_of_two(exp: i32) -> Ieee32 {
     if exp >= -126 {
@@ -540,6 +645,57 @@ mod tests {
         assert!(output.contains("flags      x (inexact)"), "{output}");
         let (output, _) = run_text(&["add", "1", "5.9604645e-8", "--mode", "up"], "");
         assert!(output.contains("result     0x3f800001"), "{output}");
+    }
+
+    #[test]
+    fn transcendental_operations() {
+        let (output, result) = run_text(&["exp", "1", "--mode", "up"], "");
+        assert!(result.is_ok(), "{output}");
+        // e = 2.71828182845…: 0x402df854 is below it, 0x402df855 above.
+        assert!(output.contains("result     0x402df855"), "{output}");
+        assert!(output.contains("flags      x (inexact)"), "{output}");
+        let (output, _) = run_text(
+            &["eval"],
+            "log rne 00000000\nsin rne 7f800000\ncos rne 80000000\n",
+        );
+        assert_eq!(output, "ff800000 z\nffc00000 i\n3f800000 -\n");
+    }
+
+    #[test]
+    fn check_exhaustive_runs_a_chunk_range_and_reports() {
+        let state =
+            std::env::temp_dir().join(format!("strata-cli-check-{}.state", std::process::id()));
+        let _ = std::fs::remove_file(&state);
+        let state_arg = state.to_string_lossy().to_string();
+        let args = [
+            "check-exhaustive",
+            "sigmoid",
+            "--mode",
+            "rdn",
+            "--chunks",
+            "1016..1017",
+            "--state",
+            &state_arg,
+        ];
+        let (output, result) = run_text(&args, "");
+        assert!(result.is_ok(), "{output}");
+        assert!(
+            output.contains("(1048576 inputs; 0 chunks resumed"),
+            "{output}"
+        );
+        assert!(output.contains("mismatches: 0\n"), "{output}");
+        assert!(output.contains("oracle undecided: 0\n"), "{output}");
+        assert!(output.contains("native 1/(1+(-x).exp())"), "{output}");
+        let (output, _) = run_text(&args, "");
+        assert!(output.contains("1 chunks resumed"), "{output}");
+        let _ = std::fs::remove_file(&state);
+        for bad in [
+            &["check-exhaustive", "gamma"][..],
+            &["check-exhaustive", "exp", "--chunks", "5..2"],
+        ] {
+            let (_, result) = run_text(bad, "");
+            assert!(result.is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -7,10 +7,12 @@
 //! `Option<Fp32>` so that anything off the finite path is `None` (TorchLean's `toReal?`).
 //!
 //! This module rounds by rational comparisons, independently of `Ieee32`'s integer rounding; the
-//! bridge test `bridge_ieee32_fp32` checks that the two agree.
+//! bridge test `bridge_ieee32_fp32` checks that the two agree. The transcendentals (`exp`, `log`,
+//! `sin`, …) are rounded from the oracle's exact enclosures.
 
 use crate::env::RoundingMode;
 use crate::ieee32::Ieee32;
+use crate::oracle::{self, Function};
 use num_bigint::{BigInt, BigUint, Sign};
 use num_integer::Integer;
 use num_rational::BigRational;
@@ -278,6 +280,74 @@ impl Fp32 {
     }
 }
 
+/// The correctly rounded transcendentals: the exact real value rounded once, decided by the
+/// oracle's rigorous enclosures (`crate::oracle`, exact integer interval arithmetic), which share no
+/// code with `Ieee32`'s implementation; the bridge test `bridge_transcendental` checks that the two
+/// agree. `None` where the real function is undefined (log of x ≤ 0, log1p of x ≤ −1).
+impl Fp32 {
+    fn transcendental(&self, f: Function, mode: RoundingMode) -> Rounded {
+        let bits = self.to_ieee().to_bits();
+        // Every finite input is decided (see `oracle::decide`); the fallback is unreachable.
+        let (result, _) = oracle::decide(f, bits)
+            .map(|d| d.in_mode(mode))
+            .unwrap_or((0x7fc0_0000, crate::Flags::INVALID));
+        let result = Ieee32::from_bits(result);
+        match Fp32::from_ieee(result) {
+            Some(value) => Rounded::Finite(value),
+            None => Rounded::Infinite {
+                negative: result.is_sign_negative(),
+            },
+        }
+    }
+
+    /// e^x rounded once.
+    pub fn exp(&self, mode: RoundingMode) -> Rounded {
+        self.transcendental(Function::Exp, mode)
+    }
+
+    /// e^x − 1 rounded once.
+    pub fn expm1(&self, mode: RoundingMode) -> Rounded {
+        self.transcendental(Function::Expm1, mode)
+    }
+
+    /// ln x rounded once; `None` for x ≤ 0.
+    pub fn log(&self, mode: RoundingMode) -> Option<Rounded> {
+        self.0
+            .is_positive()
+            .then(|| self.transcendental(Function::Log, mode))
+    }
+
+    /// ln(1 + x) rounded once; `None` for x ≤ −1.
+    pub fn log1p(&self, mode: RoundingMode) -> Option<Rounded> {
+        (self.0 > -BigRational::one()).then(|| self.transcendental(Function::Log1p, mode))
+    }
+
+    /// tanh x rounded once.
+    pub fn tanh(&self, mode: RoundingMode) -> Rounded {
+        self.transcendental(Function::Tanh, mode)
+    }
+
+    /// 1/(1 + e^−x) rounded once.
+    pub fn sigmoid(&self, mode: RoundingMode) -> Rounded {
+        self.transcendental(Function::Sigmoid, mode)
+    }
+
+    /// erf x rounded once.
+    pub fn erf(&self, mode: RoundingMode) -> Rounded {
+        self.transcendental(Function::Erf, mode)
+    }
+
+    /// sin x rounded once.
+    pub fn sin(&self, mode: RoundingMode) -> Rounded {
+        self.transcendental(Function::Sin, mode)
+    }
+
+    /// cos x rounded once.
+    pub fn cos(&self, mode: RoundingMode) -> Rounded {
+        self.transcendental(Function::Cos, mode)
+    }
+}
+
 /// The total forms: `None` in, or a result off the finite path (overflow to ±∞, an undefined real
 /// operation), gives `None`.
 macro_rules! total_forms {
@@ -301,4 +371,13 @@ total_forms! {
     total_div => |x, y; mode| x.div(y, mode)?.finite();
     total_fma => |x, y, z; mode| x.fma(y, z, mode).finite();
     total_sqrt => |x; mode| x.sqrt(mode)?.finite();
+    total_exp => |x; mode| x.exp(mode).finite();
+    total_expm1 => |x; mode| x.expm1(mode).finite();
+    total_log => |x; mode| x.log(mode)?.finite();
+    total_log1p => |x; mode| x.log1p(mode)?.finite();
+    total_tanh => |x; mode| x.tanh(mode).finite();
+    total_sigmoid => |x; mode| x.sigmoid(mode).finite();
+    total_erf => |x; mode| x.erf(mode).finite();
+    total_sin => |x; mode| x.sin(mode).finite();
+    total_cos => |x; mode| x.cos(mode).finite();
 }

@@ -21,6 +21,9 @@ pub const BOUNDARIES: &[TrustBoundary] = &[TrustBoundary {
     kind: "libm",
     location: "crates/strata-float/src/interval.rs",
     justification: "interval exp, ln and tanh assume the platform's binary64 libm is within \
-        8 ulps and widen each endpoint by 9 ulps; tested against exact-rational Taylor \
-        enclosures on sampled inputs, not proved for every input",
+        8 ulps and widen each endpoint by 9 ulps; measured against the exact oracle \
+        (docs/libm_accuracy.md: at 10^6 binary32 inputs exp ≤ 0.51, ln ≤ 0.51, tanh ≤ 2.10 ulps on \
+        x86-64 glibc 2.36) and tested against exact-rational Taylor enclosures, not proved for \
+        every input; Ieee32's correctly rounded exp/log/tanh, checked on all 2^32 inputs, are the \
+        exhaustively checked alternative",
 }];

@@ -143,12 +143,19 @@ fn exact_integer(text: &str) -> Option<i64> {
     };
     let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
     if whole.is_empty() && fraction.is_empty()
-        || !whole.bytes().chain(fraction.bytes()).all(|b| b.is_ascii_digit())
+        || !whole
+            .bytes()
+            .chain(fraction.bytes())
+            .all(|b| b.is_ascii_digit())
     {
         return None;
     }
     // The digits without the point, and where the point falls after applying the exponent.
-    let digits: Vec<u8> = whole.bytes().chain(fraction.bytes()).map(|b| b - b'0').collect();
+    let digits: Vec<u8> = whole
+        .bytes()
+        .chain(fraction.bytes())
+        .map(|b| b - b'0')
+        .collect();
     let point = i64::try_from(whole.len()).ok()? + i64::from(exponent);
     let mut value: i128 = 0;
     for (i, &d) in digits.iter().enumerate() {
@@ -233,11 +240,7 @@ fn split_fields(line: &str, delimiter: u8) -> Result<Vec<String>, (usize, String
 }
 
 /// Reads CSV content held in memory; `name` identifies it in error messages.
-pub fn read_csv_bytes(
-    bytes: &[u8],
-    name: &str,
-    options: &CsvOptions,
-) -> Result<CsvTable, IoError> {
+pub fn read_csv_bytes(bytes: &[u8], name: &str, options: &CsvOptions) -> Result<CsvTable, IoError> {
     let unsupported_dtype = |which: &str, dtype: DType| {
         IoError::unsupported(
             name,
@@ -257,7 +260,10 @@ pub fn read_csv_bytes(
         ));
     }
     let text = std::str::from_utf8(bytes).map_err(|e| {
-        let line = 1 + bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count();
+        let line = 1 + bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
         IoError::malformed(
             name,
             format!("line {line} (byte {})", e.valid_up_to()),
@@ -270,10 +276,17 @@ pub fn read_csv_bytes(
         .map(|l| l.strip_suffix('\r').unwrap_or(l))
         .enumerate()
         .map(|(i, l)| (i + 1, l))
-        .filter(|(_, l)| options.comment.is_none_or(|c| !l.as_bytes().starts_with(&[c])))
+        .filter(|(_, l)| {
+            options
+                .comment
+                .is_none_or(|c| !l.as_bytes().starts_with(&[c]))
+        })
         .collect();
     // Blank lines at the end of the file are not rows; blank lines inside the table are errors.
-    while numbered.last().is_some_and(|(_, l)| l.trim_matches([' ', '\t']).is_empty()) {
+    while numbered
+        .last()
+        .is_some_and(|(_, l)| l.trim_matches([' ', '\t']).is_empty())
+    {
         numbered.pop();
     }
     let mut lines = numbered.into_iter().peekable();
@@ -353,7 +366,10 @@ pub fn read_csv_bytes(
             return Err(IoError::malformed(
                 name,
                 place(line),
-                format!("{} fields, expected {width} (as on the first line)", fields.len()),
+                format!(
+                    "{} fields, expected {width} (as on the first line)",
+                    fields.len()
+                ),
             ));
         }
         for (i, field) in fields.iter().enumerate() {
@@ -410,9 +426,15 @@ pub fn write_csv(
     };
     let cells: Vec<String> = match table.dtype() {
         // Debug prints the shortest text that parses back to the same value.
-        DType::F32 => table.to_vec::<f32>().map(|v| v.iter().map(|x| format!("{x:?}")).collect()),
-        DType::F64 => table.to_vec::<f64>().map(|v| v.iter().map(|x| format!("{x:?}")).collect()),
-        DType::I64 => table.to_vec::<i64>().map(|v| v.iter().map(i64::to_string).collect()),
+        DType::F32 => table
+            .to_vec::<f32>()
+            .map(|v| v.iter().map(|x| format!("{x:?}")).collect()),
+        DType::F64 => table
+            .to_vec::<f64>()
+            .map(|v| v.iter().map(|x| format!("{x:?}")).collect()),
+        DType::I64 => table
+            .to_vec::<i64>()
+            .map(|v| v.iter().map(i64::to_string).collect()),
         other => {
             return Err(IoError::unsupported(
                 &name,

@@ -149,12 +149,10 @@ impl FileElement {
             | FileElement::F16
             | FileElement::BF16
             | FileElement::F32
-            | FileElement::F64 => {
-                Err(TensorError::InvalidArgument {
-                    op: "decode_integers",
-                    msg: format!("{} is not an integer type", self.name()),
-                })
-            }
+            | FileElement::F64 => Err(TensorError::InvalidArgument {
+                op: "decode_integers",
+                msg: format!("{} is not an integer type", self.name()),
+            }),
         }
     }
 }
@@ -181,9 +179,15 @@ fn from_bytes<T: Element, const N: usize>(
     Tensor::from_vec(values, dims)
 }
 
-/// The product of `dims`, or `None` when it overflows `usize`.
+/// The product of `dims`, or `None` when the product of its non-zero entries overflows
+/// `usize`. An empty shape such as `[0, 2^40, 2^40]` is refused too: its row-major strides
+/// (products of trailing dims) would overflow, and a tensor library computing them would fail.
 pub(crate) fn checked_numel(dims: &[usize]) -> Option<usize> {
-    dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))
+    let nonzero = dims
+        .iter()
+        .filter(|&&d| d != 0)
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))?;
+    Some(if dims.contains(&0) { 0 } else { nonzero })
 }
 
 /// The elements of `tensor` in row-major order as little-endian bytes (bool as one byte, 0 or

@@ -320,9 +320,8 @@ pub fn read_safetensors_header(bytes: &[u8], name: &str) -> Result<SafetensorsHe
             if std::mem::replace(&mut seen_metadata, true) {
                 return Err(IoError::malformed(name, field(&key, ""), "appears twice"));
             }
-            header.metadata = parse_metadata(value).map_err(|(sub, problem)| {
-                IoError::malformed(name, field(&key, &sub), problem)
-            })?;
+            header.metadata = parse_metadata(value)
+                .map_err(|(sub, problem)| IoError::malformed(name, field(&key, &sub), problem))?;
             continue;
         }
         if header.tensors.contains_key(&key) {
@@ -341,7 +340,10 @@ fn parse_info(value: Json) -> Result<TensorInfo, (&'static str, String)> {
     let Json::Object(fields) = value else {
         return Err((
             "",
-            format!("is {}, not an object with dtype, shape and data_offsets", value.kind()),
+            format!(
+                "is {}, not an object with dtype, shape and data_offsets",
+                value.kind()
+            ),
         ));
     };
     let (mut dtype, mut shape, mut offsets) = (None, None, None);
@@ -381,7 +383,10 @@ fn parse_info(value: Json) -> Result<TensorInfo, (&'static str, String)> {
         ));
     };
     if end < begin {
-        return Err(("data_offsets", format!("[{begin}, {end}] ends before it begins")));
+        return Err((
+            "data_offsets",
+            format!("[{begin}, {end}] ends before it begins"),
+        ));
     }
     let byte_len = checked_numel(&shape)
         .and_then(|n| n.checked_mul(dtype.size_in_bits()))
@@ -425,7 +430,9 @@ fn usize_array(value: Json) -> Result<Vec<usize>, String> {
         .enumerate()
         .map(|(i, item)| {
             item.as_usize().ok_or_else(|| match item {
-                Json::Number(n) => format!("entry {i} ({n}) is not a non-negative integer that fits usize"),
+                Json::Number(n) => {
+                    format!("entry {i} ({n}) is not a non-negative integer that fits usize")
+                }
                 other => format!("entry {i} is {}, not an integer", other.kind()),
             })
         })
@@ -492,9 +499,7 @@ fn check_coverage(header: &SafetensorsHeader, data_len: usize, name: &str) -> Re
                 data_len - covered
             )
         } else {
-            format!(
-                "truncated: the tensors need {covered} data bytes, the file holds {data_len}"
-            )
+            format!("truncated: the tensors need {covered} data bytes, the file holds {data_len}")
         };
         return Err(IoError::malformed(name, place, problem));
     }
@@ -530,7 +535,11 @@ pub fn safetensors_bytes(
             .iter()
             .map(|(k, v)| format!("{}:{}", json::quote(k), json::quote(v)))
             .collect();
-        entries.push(format!("{}:{{{}}}", json::quote(METADATA_KEY), pairs.join(",")));
+        entries.push(format!(
+            "{}:{{{}}}",
+            json::quote(METADATA_KEY),
+            pairs.join(",")
+        ));
     }
     let mut data = Vec::new();
     for (tensor_name, tensor) in tensors {

@@ -135,8 +135,8 @@ impl<'a> Archive<'a> {
         }
         // A ZIP64 locator just before the end record points to the ZIP64 end record.
         let locator_at = end_at.checked_sub(ZIP64_LOCATOR_LEN);
-        if let Some(locator_at) =
-            locator_at.filter(|&at| r.u32(at, "ZIP64 locator").ok() == Some(ZIP64_LOCATOR_SIGNATURE))
+        if let Some(locator_at) = locator_at
+            .filter(|&at| r.u32(at, "ZIP64 locator").ok() == Some(ZIP64_LOCATOR_SIGNATURE))
         {
             let what = "ZIP64 end of central directory";
             let zip64_at = r.u64(locator_at + 8, "ZIP64 locator")?;
@@ -156,16 +156,32 @@ impl<'a> Archive<'a> {
                 ));
             }
             if r.u32(zip64_at + 16, what)? != 0 || r.u32(zip64_at + 20, what)? != 0 {
-                return Err(malformed(name, zip64_at, what, "multi-disk archives are not supported"));
+                return Err(malformed(
+                    name,
+                    zip64_at,
+                    what,
+                    "multi-disk archives are not supported",
+                ));
             }
             count = r.u64(zip64_at + 32, what)?;
             cd_size = r.u64(zip64_at + 40, what)?;
             cd_offset = r.u64(zip64_at + 48, what)?;
             cd_end = zip64_at;
         }
-        let cd_start = offset(name, cd_offset, cd_end, end_at + 16, "central directory offset")?;
-        if cd_start.checked_add(offset(name, cd_size, cd_end, end_at + 12, "central directory size")?)
-            != Some(cd_end)
+        let cd_start = offset(
+            name,
+            cd_offset,
+            cd_end,
+            end_at + 16,
+            "central directory offset",
+        )?;
+        if cd_start.checked_add(offset(
+            name,
+            cd_size,
+            cd_end,
+            end_at + 12,
+            "central directory size",
+        )?) != Some(cd_end)
         {
             return Err(malformed(
                 name,
@@ -191,7 +207,7 @@ impl<'a> Archive<'a> {
         let mut members = Vec::new();
         let mut at = cd_start;
         for _ in 0..count {
-            let (member, next) = central_entry(&r, at, cd_start)?;
+            let (member, next) = central_entry(&r, at, cd_start, cd_end)?;
             members.push(member);
             at = next;
         }
@@ -200,10 +216,7 @@ impl<'a> Archive<'a> {
                 name,
                 at,
                 "central directory",
-                format!(
-                    "{} bytes after the {count} declared entries",
-                    cd_end - at
-                ),
+                format!("{} bytes after the {count} declared entries", cd_end - at),
             ));
         }
         let mut archive = Archive {
@@ -225,7 +238,13 @@ impl<'a> Archive<'a> {
         let name = self.name;
         let mut regions: Vec<(usize, usize, &str)> = Vec::with_capacity(self.members.len());
         for m in &mut self.members {
-            let at = offset(name, m.local_offset, cd_start, m.central_offset + 42, "local header offset")?;
+            let at = offset(
+                name,
+                m.local_offset,
+                cd_start,
+                m.central_offset + 42,
+                "local header offset",
+            )?;
             let what = format!("local header of {:?}", m.name);
             if r.u32(at, &what)? != LOCAL_SIGNATURE {
                 return Err(malformed(name, at, &what, "bad signature"));
@@ -250,24 +269,68 @@ impl<'a> Archive<'a> {
                 ));
             }
             if method != m.method {
-                return Err(malformed(name, at + 8, &what, format!("method {method} differs from the central directory's {}", m.method)));
+                return Err(malformed(
+                    name,
+                    at + 8,
+                    &what,
+                    format!(
+                        "method {method} differs from the central directory's {}",
+                        m.method
+                    ),
+                ));
             }
             let extra = r.slice(at + LOCAL_LEN + name_len, extra_len, &what)?;
             // With a data descriptor (flag bit 3) the local CRC and sizes may be zero.
             let descriptor = flags & 0x8 != 0;
             if !(descriptor && crc32 == 0) && crc32 != m.crc32 {
-                return Err(malformed(name, at + 14, &what, format!("CRC-32 {crc32:08x} differs from the central directory's {:08x}", m.crc32)));
+                return Err(malformed(
+                    name,
+                    at + 14,
+                    &what,
+                    format!(
+                        "CRC-32 {crc32:08x} differs from the central directory's {:08x}",
+                        m.crc32
+                    ),
+                ));
             }
-            let zip64 = zip64_fields(extra, [uncompressed, compressed, 0], name, at + LOCAL_LEN + name_len)?;
+            let zip64 = zip64_fields(
+                extra,
+                [uncompressed, compressed, 0],
+                name,
+                at + LOCAL_LEN + name_len,
+            )?;
             for (local, wide, central, field, field_at) in [
-                (uncompressed, zip64[0], m.uncompressed_size, "uncompressed size", at + 22),
-                (compressed, zip64[1], m.compressed_size, "compressed size", at + 18),
+                (
+                    uncompressed,
+                    zip64[0],
+                    m.uncompressed_size,
+                    "uncompressed size",
+                    at + 22,
+                ),
+                (
+                    compressed,
+                    zip64[1],
+                    m.compressed_size,
+                    "compressed size",
+                    at + 18,
+                ),
             ] {
-                let stated = if local == u32::MAX { wide } else { Some(u64::from(local)) };
+                let stated = if local == u32::MAX {
+                    wide
+                } else {
+                    Some(u64::from(local))
+                };
                 match stated {
                     Some(0) if descriptor => {}
                     Some(size) if size != central => {
-                        return Err(malformed(name, field_at, &what, format!("{field} {size} differs from the central directory's {central}")));
+                        return Err(malformed(
+                            name,
+                            field_at,
+                            &what,
+                            format!(
+                                "{field} {size} differs from the central directory's {central}"
+                            ),
+                        ));
                     }
                     _ => {}
                 }
@@ -299,7 +362,10 @@ impl<'a> Archive<'a> {
                     name,
                     pair[1].0,
                     &format!("local header of {:?}", pair[1].2),
-                    format!("overlaps member {:?}, which ends at {}", pair[0].2, pair[0].1),
+                    format!(
+                        "overlaps member {:?}, which ends at {}",
+                        pair[0].2, pair[0].1
+                    ),
                 ));
             }
         }
@@ -334,7 +400,12 @@ impl<'a> Archive<'a> {
                     .take(member.uncompressed_size.saturating_add(1))
                     .read_to_end(&mut out)
                     .map_err(|e| {
-                        malformed(self.name, start, &what, format!("corrupt deflate stream: {e}"))
+                        malformed(
+                            self.name,
+                            start,
+                            &what,
+                            format!("corrupt deflate stream: {e}"),
+                        )
                     })?;
                 if out.len() as u64 != member.uncompressed_size {
                     return Err(malformed(
@@ -343,7 +414,11 @@ impl<'a> Archive<'a> {
                         &what,
                         format!(
                             "inflates to {}{} bytes, the central directory declares {}",
-                            if out.len() as u64 > member.uncompressed_size { "more than " } else { "" },
+                            if out.len() as u64 > member.uncompressed_size {
+                                "more than "
+                            } else {
+                                ""
+                            },
                             out.len().min(member.uncompressed_size as usize),
                             member.uncompressed_size
                         ),
@@ -408,9 +483,15 @@ fn zip64_fields(
     while !rest.is_empty() {
         let (Some(id), Some(len)) = (
             rest.get(0..2).map(|b| u16::from_le_bytes([b[0], b[1]])),
-            rest.get(2..4).map(|b| usize::from(u16::from_le_bytes([b[0], b[1]]))),
+            rest.get(2..4)
+                .map(|b| usize::from(u16::from_le_bytes([b[0], b[1]]))),
         ) else {
-            return Err(malformed(name, pos, "extra field", "truncated extra field header"));
+            return Err(malformed(
+                name,
+                pos,
+                "extra field",
+                "truncated extra field header",
+            ));
         };
         let Some(body) = rest.get(4..4 + len) else {
             return Err(malformed(
@@ -444,9 +525,27 @@ fn zip64_fields(
 }
 
 /// One central directory entry at `at`; returns it and the offset of the next.
-fn central_entry(r: &Reader, at: usize, cd_start: usize) -> Result<(Member, usize), IoError> {
+fn central_entry(
+    r: &Reader,
+    at: usize,
+    cd_start: usize,
+    cd_end: usize,
+) -> Result<(Member, usize), IoError> {
     let name = r.name;
     let what = "central directory entry";
+    let past_end = |len: usize| {
+        malformed(
+            name,
+            at,
+            what,
+            format!(
+                "the {len}-byte entry runs past the end of the central directory ({cd_end})"
+            ),
+        )
+    };
+    if at + CENTRAL_LEN > cd_end {
+        return Err(past_end(CENTRAL_LEN));
+    }
     if r.u32(at, what)? != CENTRAL_SIGNATURE {
         return Err(malformed(name, at, what, "bad signature"));
     }
@@ -461,9 +560,8 @@ fn central_entry(r: &Reader, at: usize, cd_start: usize) -> Result<(Member, usiz
     let disk = r.u16(at + 34, what)?;
     let local = r.u32(at + 42, what)?;
     let raw_name = r.slice(at + CENTRAL_LEN, name_len, what)?;
-    let member_name = std::str::from_utf8(raw_name).map_err(|_| {
-        malformed(name, at + CENTRAL_LEN, what, "the member name is not UTF-8")
-    })?;
+    let member_name = std::str::from_utf8(raw_name)
+        .map_err(|_| malformed(name, at + CENTRAL_LEN, what, "the member name is not UTF-8"))?;
     let entry = format!("central directory entry of {member_name:?}");
     if flags & 0x1 != 0 {
         return Err(IoError::unsupported(
@@ -503,7 +601,12 @@ fn central_entry(r: &Reader, at: usize, cd_start: usize) -> Result<(Member, usiz
         data: (0, 0),
     };
     if disk != 0 && disk != u16::MAX {
-        return Err(malformed(name, at + 34, &entry, "multi-disk archives are not supported"));
+        return Err(malformed(
+            name,
+            at + 34,
+            &entry,
+            "multi-disk archives are not supported",
+        ));
     }
     if member.local_offset >= cd_start as u64 {
         return Err(malformed(
@@ -517,7 +620,9 @@ fn central_entry(r: &Reader, at: usize, cd_start: usize) -> Result<(Member, usiz
         ));
     }
     let next = extra_at + extra_len + comment_len;
-    r.slice(extra_at + extra_len, comment_len, &entry)?;
+    if next > cd_end {
+        return Err(past_end(next - at));
+    }
     Ok((member, next))
 }
 
@@ -541,8 +646,8 @@ pub(crate) fn write_zip(
             format!("{what} needs ZIP64, which this writer does not produce"),
         )
     };
-    let count = u16::try_from(members.len())
-        .map_err(|_| too_big(format!("{} members", members.len())))?;
+    let count =
+        u16::try_from(members.len()).map_err(|_| too_big(format!("{} members", members.len())))?;
     let mut out = Vec::new();
     let mut central = Vec::new();
     for (member, contents) in members {
@@ -551,10 +656,8 @@ pub(crate) fn write_zip(
         let (code, data) = match method {
             Method::Stored => (STORED, Cow::Borrowed(contents.as_slice())),
             Method::Deflated => {
-                let mut encoder = flate2::write::DeflateEncoder::new(
-                    Vec::new(),
-                    flate2::Compression::default(),
-                );
+                let mut encoder =
+                    flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
                 let data = encoder
                     .write_all(contents)
                     .and_then(|()| encoder.finish())
@@ -573,8 +676,12 @@ pub(crate) fn write_zip(
                 .ok_or_else(|| too_big(format!("member {member:?} of {len} bytes")))
         };
         let offset = size32(out.len())?;
-        let name_len = u16::try_from(member.len())
-            .map_err(|_| IoError::unsupported(name, format!("member name of {} bytes exceeds 65535", member.len())))?;
+        let name_len = u16::try_from(member.len()).map_err(|_| {
+            IoError::unsupported(
+                name,
+                format!("member name of {} bytes exceeds 65535", member.len()),
+            )
+        })?;
         // Bit 11: the name is UTF-8.
         let flags: u16 = if member.is_ascii() { 0 } else { 0x0800 };
         let version: u16 = 20;
@@ -609,8 +716,8 @@ pub(crate) fn write_zip(
         .ok()
         .filter(|&v| v != u32::MAX)
         .ok_or_else(|| too_big(format!("an archive of {} bytes", out.len())))?;
-    let cd_size = u32::try_from(central.len())
-        .map_err(|_| too_big("the central directory".to_owned()))?;
+    let cd_size =
+        u32::try_from(central.len()).map_err(|_| too_big("the central directory".to_owned()))?;
     out.extend_from_slice(&central);
     out.extend_from_slice(&END_SIGNATURE.to_le_bytes());
     out.extend_from_slice(&[0; 4]); // this disk, central directory disk

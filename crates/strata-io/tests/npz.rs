@@ -39,7 +39,10 @@ fn archives_numpy_cannot_be_read_by_strata_are_refused_by_name() {
         ),
         (
             "bzip2_member.npz",
-            &["member \"a.npy\" uses compression method 12", "only stored (0) and deflate (8)"],
+            &[
+                "member \"a.npy\" uses compression method 12",
+                "only stored (0) and deflate (8)",
+            ],
         ),
         (
             "bad_npy_member.npz",
@@ -75,11 +78,22 @@ fn every_dtype_round_trips_stored_and_deflated() {
         }
     }
     // Deterministic output; deflate actually compresses a compressible array.
-    let zeros = BTreeMap::from([("z".to_owned(), Tensor::zeros([1000], strata_tensor::DType::F64).unwrap())]);
+    let zeros = BTreeMap::from([(
+        "z".to_owned(),
+        Tensor::zeros([1000], strata_tensor::DType::F64).unwrap(),
+    )]);
     let stored = npz_bytes(&zeros, NpzCompression::Stored, "z").unwrap();
     let deflated = npz_bytes(&zeros, NpzCompression::Deflated, "z").unwrap();
-    assert!(stored.len() > 8000 && deflated.len() < 400, "{} {}", stored.len(), deflated.len());
-    assert_eq!(npz_bytes(&zeros, NpzCompression::Deflated, "z").unwrap(), deflated);
+    assert!(
+        stored.len() > 8000 && deflated.len() < 400,
+        "{} {}",
+        stored.len(),
+        deflated.len()
+    );
+    assert_eq!(
+        npz_bytes(&zeros, NpzCompression::Deflated, "z").unwrap(),
+        deflated
+    );
 }
 
 #[test]
@@ -142,30 +156,162 @@ fn hostile_archives_are_reported() {
     let cd_place = format!("byte {cd} (central directory entry)");
     let cases: Vec<(&str, Vec<u8>, &str, &str)> = vec![
         ("empty.npz", vec![], "(end of file)", "not a ZIP archive"),
-        ("text.npz", b"hello world, this is not a zip archive".to_vec(), "(end of file)", "not a ZIP archive"),
-        ("cut.npz", stored[..stored.len() - 5].to_vec(), "(end of file)", "truncated or corrupt: no end-of-central-directory record"),
-        ("comment-lies.npz", mutate(&stored, &|b| b[end + 20] = 3), "(end of file)", "no end-of-central-directory record"),
-        ("multi-disk.npz", mutate(&stored, &|b| b[end + 4] = 1), &end_place, "multi-disk"),
-        ("cd-offset.npz", mutate(&stored, &|b| put_u32(b, end + 16, 1_000_000)), "central directory offset", "lies beyond the end"),
-        ("cd-size.npz", mutate(&stored, &|b| put_u32(b, end + 12, 10)), "central directory size", "does not end where the end record begins"),
-        ("count.npz", mutate(&stored, &|b| { b[end + 8] = 200; b[end + 10] = 200; }), "member count", "200 members cannot fit"),
-        ("cd-signature.npz", mutate(&stored, &|b| b[cd] = 0), &cd_place, "bad signature"),
-        ("encrypted.npz", mutate(&stored, &|b| b[cd + 8] |= 1), "x.npy", "encrypted"),
-        ("method.npz", mutate(&stored, &|b| b[cd + 10] = 14), "member \"x.npy\" uses compression method 14", "only stored"),
-        ("zip64-missing.npz", mutate(&stored, &|b| put_u32(b, cd + 20, u32::MAX)), "compressed size", "0xFFFFFFFF without a ZIP64 extra field"),
-        ("local-offset.npz", mutate(&stored, &|b| put_u32(b, cd + 42, cd as u32)), "local header offset", "is not before the central directory"),
-        ("local-signature.npz", mutate(&stored, &|b| b[0] = b'Q'), "byte 0 (local header of \"x.npy\")", "bad signature"),
-        ("local-name.npz", mutate(&stored, &|b| b[30] = b'y'), "byte 30 (local header of \"x.npy\")", "local name \"y.npy\" differs"),
-        ("local-method.npz", mutate(&stored, &|b| b[8] = 8), "byte 8 (local header", "method 8 differs from the central directory's 0"),
-        ("local-crc.npz", mutate(&stored, &|b| b[14] ^= 1), "byte 14 (local header", "CRC-32"),
-        ("local-size.npz", mutate(&stored, &|b| put_u32(b, 22, 5)), "byte 22 (local header", "uncompressed size 5 differs from the central directory's"),
+        (
+            "text.npz",
+            b"hello world, this is not a zip archive".to_vec(),
+            "(end of file)",
+            "not a ZIP archive",
+        ),
+        (
+            "cut.npz",
+            stored[..stored.len() - 5].to_vec(),
+            "(end of file)",
+            "truncated or corrupt: no end-of-central-directory record",
+        ),
+        (
+            "comment-lies.npz",
+            mutate(&stored, &|b| b[end + 20] = 3),
+            "(end of file)",
+            "no end-of-central-directory record",
+        ),
+        (
+            "multi-disk.npz",
+            mutate(&stored, &|b| b[end + 4] = 1),
+            &end_place,
+            "multi-disk",
+        ),
+        (
+            "cd-offset.npz",
+            mutate(&stored, &|b| put_u32(b, end + 16, 1_000_000)),
+            "central directory offset",
+            "lies beyond the end",
+        ),
+        (
+            "cd-size.npz",
+            mutate(&stored, &|b| put_u32(b, end + 12, 10)),
+            "central directory size",
+            "does not end where the end record begins",
+        ),
+        (
+            "count.npz",
+            mutate(&stored, &|b| {
+                b[end + 8] = 200;
+                b[end + 10] = 200;
+            }),
+            "member count",
+            "200 members cannot fit",
+        ),
+        (
+            "cd-signature.npz",
+            mutate(&stored, &|b| b[cd] = 0),
+            &cd_place,
+            "bad signature",
+        ),
+        (
+            "encrypted.npz",
+            mutate(&stored, &|b| b[cd + 8] |= 1),
+            "x.npy",
+            "encrypted",
+        ),
+        (
+            "method.npz",
+            mutate(&stored, &|b| b[cd + 10] = 14),
+            "member \"x.npy\" uses compression method 14",
+            "only stored",
+        ),
+        (
+            "zip64-missing.npz",
+            mutate(&stored, &|b| put_u32(b, cd + 20, u32::MAX)),
+            "compressed size",
+            "0xFFFFFFFF without a ZIP64 extra field",
+        ),
+        (
+            "local-offset.npz",
+            mutate(&stored, &|b| put_u32(b, cd + 42, cd as u32)),
+            "local header offset",
+            "is not before the central directory",
+        ),
+        (
+            "local-signature.npz",
+            mutate(&stored, &|b| b[0] = b'Q'),
+            "byte 0 (local header of \"x.npy\")",
+            "bad signature",
+        ),
+        (
+            "local-name.npz",
+            mutate(&stored, &|b| b[30] = b'y'),
+            "byte 30 (local header of \"x.npy\")",
+            "local name \"y.npy\" differs",
+        ),
+        (
+            "local-method.npz",
+            mutate(&stored, &|b| b[8] = 8),
+            "byte 8 (local header",
+            "method 8 differs from the central directory's 0",
+        ),
+        (
+            "local-crc.npz",
+            mutate(&stored, &|b| b[14] ^= 1),
+            "byte 14 (local header",
+            "CRC-32",
+        ),
+        (
+            "local-size.npz",
+            mutate(&stored, &|b| put_u32(b, 22, 5)),
+            "byte 22 (local header",
+            "uncompressed size 5 differs from the central directory's",
+        ),
         // A declared size far beyond the file: refused before anything is read or allocated.
-        ("lying-size.npz", mutate(&stored, &|b| { put_u32(b, 18, 0x7fff_0000); put_u32(b, 22, 0x7fff_0000); put_u32(b, cd + 20, 0x7fff_0000); put_u32(b, cd + 24, 0x7fff_0000); }), "byte 35 (data of \"x.npy\")", "truncated: 2147418112 compressed bytes declared, only"),
-        ("stored-sizes.npz", mutate(&stored, &|b| { put_u32(b, 22, 7); put_u32(b, cd + 24, 7); }), "central directory entry of \"x.npy\"", "stored member's sizes differ"),
-        ("data-crc.npz", mutate(&stored, &|b| b[35 + data_len - 1] ^= 0x40), "byte 35 (data of \"x.npy\")", "CRC-32 mismatch"),
-        ("deflate-garbage.npz", mutate(&deflated, &|b| b[40..50].fill(0xff)), "(data of \"x.npy\")", "corrupt deflate stream"),
-        ("deflate-lies.npz", mutate(&deflated, &|b| { put_u32(b, 22, 100_000); put_u32(b, dcd + 24, 100_000); }), "(data of \"x.npy\")", "inflates to 1728 bytes, the central directory declares 100000"),
-        ("deflate-short.npz", mutate(&deflated, &|b| { put_u32(b, 22, 100); put_u32(b, dcd + 24, 100); }), "(data of \"x.npy\")", "inflates to more than 100 bytes"),
+        (
+            "lying-size.npz",
+            mutate(&stored, &|b| {
+                put_u32(b, 18, 0x7fff_0000);
+                put_u32(b, 22, 0x7fff_0000);
+                put_u32(b, cd + 20, 0x7fff_0000);
+                put_u32(b, cd + 24, 0x7fff_0000);
+            }),
+            "byte 35 (data of \"x.npy\")",
+            "truncated: 2147418112 compressed bytes declared, only",
+        ),
+        (
+            "stored-sizes.npz",
+            mutate(&stored, &|b| {
+                put_u32(b, 22, 7);
+                put_u32(b, cd + 24, 7);
+            }),
+            "central directory entry of \"x.npy\"",
+            "stored member's sizes differ",
+        ),
+        (
+            "data-crc.npz",
+            mutate(&stored, &|b| b[35 + data_len - 1] ^= 0x40),
+            "byte 35 (data of \"x.npy\")",
+            "CRC-32 mismatch",
+        ),
+        (
+            "deflate-garbage.npz",
+            mutate(&deflated, &|b| b[40..50].fill(0xff)),
+            "(data of \"x.npy\")",
+            "corrupt deflate stream",
+        ),
+        (
+            "deflate-lies.npz",
+            mutate(&deflated, &|b| {
+                put_u32(b, 22, 100_000);
+                put_u32(b, dcd + 24, 100_000);
+            }),
+            "(data of \"x.npy\")",
+            "inflates to 1728 bytes, the central directory declares 100000",
+        ),
+        (
+            "deflate-short.npz",
+            mutate(&deflated, &|b| {
+                put_u32(b, 22, 100);
+                put_u32(b, dcd + 24, 100);
+            }),
+            "(data of \"x.npy\")",
+            "inflates to more than 100 bytes",
+        ),
     ];
     for (name, bytes, place, problem) in cases {
         assert_error(read_npz_bytes(&bytes, name), &[name, place, problem], name);
@@ -186,7 +332,11 @@ fn overlapping_and_duplicate_members_are_reported() {
     overlap[second + 42..second + 46].copy_from_slice(&0u32.to_le_bytes());
     assert_error(
         read_npz_bytes(&overlap, "overlap.npz"),
-        &["overlap.npz", "local header of \"b.npy\"", "local name \"a.npy\" differs"],
+        &[
+            "overlap.npz",
+            "local header of \"b.npy\"",
+            "local name \"a.npy\" differs",
+        ],
         "overlap",
     );
     let mut duplicate = bytes.clone();

@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 use std::io::Read;
 use std::path::PathBuf;
 use strata_io::onnx::{
-    data_type, read_onnx, tensor_from_proto, tensor_to_proto, AttributeProto, DimValue,
-    GraphProto, ModelProto, NodeProto, StringStringEntryProto, TensorProto, TypeProto, TypeValue,
+    data_type, read_onnx, tensor_from_proto, tensor_to_proto, AttributeProto, DimValue, GraphProto,
+    ModelProto, NodeProto, StringStringEntryProto, TensorProto, TypeProto, TypeValue,
     ValueInfoProto,
 };
 
@@ -94,7 +94,8 @@ fn typ(t: &TypeProto) -> Value {
 fn attribute(a: &AttributeProto) -> Value {
     json!({
         "name": a.name, "ref_attr_name": a.ref_attr_name, "doc_string": a.doc_string,
-        "type": a.r#type, "f": f64::from(a.f), "i": a.i, "s": hex(&a.s),
+        "type": a.r#type, "f": f64::from(a.f.unwrap_or(0.0)), "i": a.i.unwrap_or(0),
+        "s": hex(a.s.as_deref().unwrap_or_default()),
         "t": a.t.as_ref().map(tensor),
         "g": a.g.as_ref().map(graph),
         "tp": a.tp.as_ref().map(typ),
@@ -146,7 +147,10 @@ fn prune(value: Value) -> Value {
         Value::Object(map) => Value::Object(
             map.into_iter()
                 .filter(|(_, v)| {
-                    !(v == "" || v == &json!([]) || v.is_null() || v.get("count") == Some(&json!(0)))
+                    !(v == ""
+                        || v == &json!([])
+                        || v.is_null()
+                        || v.get("count") == Some(&json!(0)))
                 })
                 .map(|(k, v)| (k, prune(v)))
                 .collect(),
@@ -194,7 +198,11 @@ fn assert_round_trip(model: &ModelProto, file: &str) -> Vec<u8> {
     let bytes = model.encode();
     let back = ModelProto::decode(&bytes, file).unwrap_or_else(|e| panic!("{e}"));
     assert!(back == *model, "{file}: decode(encode(model)) differs");
-    assert_eq!(back.encode(), bytes, "{file}: encoding is not a fixed point");
+    assert_eq!(
+        back.encode(),
+        bytes,
+        "{file}: encoding is not a fixed point"
+    );
     bytes
 }
 
@@ -227,7 +235,11 @@ fn onnx_package_fixtures_decode_as_protobuf_reads_them() {
                 }
                 None => assert_error(
                     tensor_from_proto(init, file),
-                    &[file, &format!("tensor {:?}", init.name), "data type STRING is not supported"],
+                    &[
+                        file,
+                        &format!("tensor {:?}", init.name),
+                        "data type STRING is not supported",
+                    ],
                     &init.name,
                 ),
             }
@@ -331,37 +343,157 @@ fn malformed_tensors_are_reported() {
         t
     };
     let cases: Vec<(&str, TensorProto, &str)> = vec![
-        ("negative", with(&|t| t.float_data = vec![0.0], proto(data_type::FLOAT, &[-1])), "dimension -1 is negative"),
-        ("overflow", proto(data_type::FLOAT, &[1 << 40, 1 << 40]), "more elements than memory can address"),
-        ("undefined", proto(data_type::UNDEFINED, &[1]), "data_type is UNDEFINED (0)"),
-        ("unknown-type", proto(99, &[1]), "data_type 99 is not an ONNX data type"),
-        ("uint64", proto(data_type::UINT64, &[1]), "UINT64 is not supported (its values need not fit i64)"),
-        ("float8", proto(data_type::FLOAT8E4M3FN, &[1]), "data type FLOAT8E4M3FN is not supported"),
-        ("complex", proto(data_type::COMPLEX64, &[1]), "data type COMPLEX64 is not supported"),
-        ("no-values", proto(data_type::FLOAT, &[2]), "holds no values, but dims [2] need 2"),
-        ("raw-short", with(&|t| t.raw_data = vec![0; 7], proto(data_type::FLOAT, &[2])), "raw_data holds 7 bytes, but dims [2] of FLOAT need 8"),
+        (
+            "negative",
+            with(
+                &|t| t.float_data = vec![0.0],
+                proto(data_type::FLOAT, &[-1]),
+            ),
+            "dimension -1 is negative",
+        ),
+        (
+            "overflow",
+            proto(data_type::FLOAT, &[1 << 40, 1 << 40]),
+            "more elements than memory can address",
+        ),
+        (
+            "undefined",
+            proto(data_type::UNDEFINED, &[1]),
+            "data_type is UNDEFINED (0)",
+        ),
+        (
+            "unknown-type",
+            proto(99, &[1]),
+            "data_type 99 is not an ONNX data type",
+        ),
+        (
+            "uint64",
+            proto(data_type::UINT64, &[1]),
+            "UINT64 is not supported (its values need not fit i64)",
+        ),
+        (
+            "float8",
+            proto(data_type::FLOAT8E4M3FN, &[1]),
+            "data type FLOAT8E4M3FN is not supported",
+        ),
+        (
+            "complex",
+            proto(data_type::COMPLEX64, &[1]),
+            "data type COMPLEX64 is not supported",
+        ),
+        (
+            "no-values",
+            proto(data_type::FLOAT, &[2]),
+            "holds no values, but dims [2] need 2",
+        ),
+        (
+            "raw-short",
+            with(&|t| t.raw_data = vec![0; 7], proto(data_type::FLOAT, &[2])),
+            "raw_data holds 7 bytes, but dims [2] of FLOAT need 8",
+        ),
         // Dims that claim 2^40 elements over 8 bytes: refused before any allocation.
-        ("raw-lying", with(&|t| t.raw_data = vec![0; 8], proto(data_type::DOUBLE, &[1 << 40])), "raw_data holds 8 bytes, but dims [1099511627776] of DOUBLE need 8796093022208"),
-        ("typed-count", with(&|t| t.float_data = vec![1.0; 3], proto(data_type::FLOAT, &[2, 2])), "float_data holds 3 values, but dims [2, 2] need 4"),
-        ("wrong-field", with(&|t| t.float_data = vec![1.0], proto(data_type::INT64, &[1])), "data type INT64 stores its values in int64_data or raw_data, not float_data"),
-        ("two-fields", with(&|t| { t.float_data = vec![1.0]; t.raw_data = vec![0; 4]; }, proto(data_type::FLOAT, &[1])), "holds values in both raw_data and float_data"),
-        ("int8-range", with(&|t| t.int32_data = vec![5, 200], proto(data_type::INT8, &[2])), "int32_data[1] is 200, out of range for INT8"),
-        ("bool-range", with(&|t| t.int32_data = vec![2], proto(data_type::BOOL, &[1])), "int32_data[0] is 2, out of range for BOOL"),
-        ("f16-range", with(&|t| t.int32_data = vec![-1], proto(data_type::FLOAT16, &[1])), "int32_data[0] is -1, out of range for FLOAT16"),
-        ("uint32-range", with(&|t| t.uint64_data = vec![1 << 32], proto(data_type::UINT32, &[1])), "uint64_data[0] is 4294967296, out of range for UINT32"),
-        ("bool-raw", with(&|t| t.raw_data = vec![1, 3], proto(data_type::BOOL, &[2])), "raw_data byte 1: bool byte is 3, not 0 or 1"),
-        ("segment", with(&|t| t.segment = Some(Default::default()), proto(data_type::FLOAT, &[0])), "segmented tensors are not supported"),
-        ("location", with(&|t| t.data_location = 7, proto(data_type::FLOAT, &[0])), "data_location 7 is neither DEFAULT (0) nor EXTERNAL (1)"),
+        (
+            "raw-lying",
+            with(
+                &|t| t.raw_data = vec![0; 8],
+                proto(data_type::DOUBLE, &[1 << 40]),
+            ),
+            "raw_data holds 8 bytes, but dims [1099511627776] of DOUBLE need 8796093022208",
+        ),
+        (
+            "typed-count",
+            with(
+                &|t| t.float_data = vec![1.0; 3],
+                proto(data_type::FLOAT, &[2, 2]),
+            ),
+            "float_data holds 3 values, but dims [2, 2] need 4",
+        ),
+        (
+            "wrong-field",
+            with(&|t| t.float_data = vec![1.0], proto(data_type::INT64, &[1])),
+            "data type INT64 stores its values in int64_data or raw_data, not float_data",
+        ),
+        (
+            "two-fields",
+            with(
+                &|t| {
+                    t.float_data = vec![1.0];
+                    t.raw_data = vec![0; 4];
+                },
+                proto(data_type::FLOAT, &[1]),
+            ),
+            "holds values in both raw_data and float_data",
+        ),
+        (
+            "int8-range",
+            with(
+                &|t| t.int32_data = vec![5, 200],
+                proto(data_type::INT8, &[2]),
+            ),
+            "int32_data[1] is 200, out of range for INT8",
+        ),
+        (
+            "bool-range",
+            with(&|t| t.int32_data = vec![2], proto(data_type::BOOL, &[1])),
+            "int32_data[0] is 2, out of range for BOOL",
+        ),
+        (
+            "f16-range",
+            with(
+                &|t| t.int32_data = vec![-1],
+                proto(data_type::FLOAT16, &[1]),
+            ),
+            "int32_data[0] is -1, out of range for FLOAT16",
+        ),
+        (
+            "uint32-range",
+            with(
+                &|t| t.uint64_data = vec![1 << 32],
+                proto(data_type::UINT32, &[1]),
+            ),
+            "uint64_data[0] is 4294967296, out of range for UINT32",
+        ),
+        (
+            "bool-raw",
+            with(&|t| t.raw_data = vec![1, 3], proto(data_type::BOOL, &[2])),
+            "raw_data byte 1: bool byte is 3, not 0 or 1",
+        ),
+        (
+            "segment",
+            with(
+                &|t| t.segment = Some(Default::default()),
+                proto(data_type::FLOAT, &[0]),
+            ),
+            "segmented tensors are not supported",
+        ),
+        (
+            "location",
+            with(&|t| t.data_location = 7, proto(data_type::FLOAT, &[0])),
+            "data_location 7 is neither DEFAULT (0) nor EXTERNAL (1)",
+        ),
     ];
     for (name, t, problem) in cases {
-        assert_error(tensor_from_proto(&t, name), &[name, "tensor \"w\"", problem], name);
+        assert_error(
+            tensor_from_proto(&t, name),
+            &[name, "tensor \"w\"", problem],
+            name,
+        );
     }
     // Typed values of the narrow types and 16-bit floats, read from int32_data.
-    let f16_bits = with(&|t| t.int32_data = vec![0x3c00, 0xc000], proto(data_type::FLOAT16, &[2]));
+    let f16_bits = with(
+        &|t| t.int32_data = vec![0x3c00, 0xc000],
+        proto(data_type::FLOAT16, &[2]),
+    );
     let f16 = tensor_from_proto(&f16_bits, "f16").unwrap();
     assert_eq!(f16.to_vec_f64(), [1.0, -2.0]);
-    let bf16_bits = with(&|t| t.int32_data = vec![0x3f80], proto(data_type::BFLOAT16, &[]));
-    assert_eq!(tensor_from_proto(&bf16_bits, "bf16").unwrap().to_vec_f64(), [1.0]);
+    let bf16_bits = with(
+        &|t| t.int32_data = vec![0x3f80],
+        proto(data_type::BFLOAT16, &[]),
+    );
+    assert_eq!(
+        tensor_from_proto(&bf16_bits, "bf16").unwrap().to_vec_f64(),
+        [1.0]
+    );
 }
 
 // ---------- hostile bytes ----------
@@ -397,32 +529,123 @@ fn hostile_bytes_are_reported_with_offset_and_field_path() {
     let mut lying_raw = varint(9 << 3 | 2);
     lying_raw.extend(varint(1 << 40));
     let deep_tensor = field(7, &field(1, &field(5, &field(5, &lying_raw))));
-    // 200 nested graphs through attribute.g: deeper than the limit.
+    // Graphs nested 60 deep through node.attribute.g: 180 messages, deeper than the limit.
     let mut nested = Vec::new();
     for _ in 0..60 {
-        nested = field(6, &field(5, &field(1, &nested)));
+        nested = field(1, &field(5, &field(6, &nested)));
     }
-    let nested = field(7, &field(1, &field(5, &nested)));
-    let second_node = [field(7, &[field(1, b"").as_slice(), &field(1, &field(4, &[0xff, 0xfe]))].concat())].concat();
+    let nested = field(7, &nested);
+    let second_node = [field(
+        7,
+        &[
+            field(1, b"").as_slice(),
+            &field(1, &field(4, &[0xff, 0xfe])),
+        ]
+        .concat(),
+    )]
+    .concat();
     let cases: Vec<(&str, Vec<u8>, &str, &str)> = vec![
-        ("lying-length", field(7, &[]).into_iter().take(1).chain(varint(1000)).collect(), "byte 0 (ModelProto)", "field 7: length 1000 runs past the end of its enclosing message (0 bytes left)"),
-        ("deep-lying", deep_tensor, "(ModelProto.graph.node[0].attribute[0].t)", "field 9: length 1099511627776 runs past the end"),
-        ("truncated-varint", vec![0x08, 0x80, 0x80], "byte 1 (ModelProto)", "truncated varint"),
-        ("varint-overflow", [vec![0x08], vec![0xff; 9], vec![0x02]].concat(), "byte 1 (ModelProto)", "varint overflows 64 bits"),
-        ("field-zero", vec![0x00, 0x00], "byte 0 (ModelProto)", "invalid field number 0"),
-        ("group", vec![0x0b], "byte 0 (ModelProto)", "field 1: group wire types (3, 4) are not supported"),
-        ("wire-type-7", vec![0x0f], "byte 0 (ModelProto)", "invalid wire type 7"),
-        ("wrong-wire", field(1, b"x"), "byte 0 (ModelProto.ir_version)", "field 1 has wire type length-delimited (2), expected varint (0)"),
-        ("fixed-truncated", vec![0x15, 0x00], "byte 0 (ModelProto)", "truncated 4-byte value"),
-        ("bad-utf8", second_node, "byte 6 (ModelProto.graph.node[1].op_type)", "string is not valid UTF-8"),
-        ("nested", nested, "(ModelProto.graph.node[0].attribute[0].g.node[0].attribute[0].g", "messages nest deeper than 100 levels"),
-        ("int32-range", field(7, &field(5, &varint_field(2, 1 << 40))), "(ModelProto.graph.initializer[0].data_type)", "1099511627776 is out of int32 range"),
-        ("packed-odd", field(7, &field(5, &field(4, &[0; 6]))), "(ModelProto.graph.initializer[0].float_data)", "packed length 6 is not a multiple of 4"),
-        ("packed-int32", field(7, &field(5, &field(5, &varint(1 << 33)))), "(ModelProto.graph.initializer[0].int32_data)", "value 8589934592 is out of range"),
-        ("packed-truncated", field(7, &field(5, &field(7, &[0x80]))), "(ModelProto.graph.initializer[0].int64_data)", "truncated varint"),
+        (
+            "lying-length",
+            field(7, &[])
+                .into_iter()
+                .take(1)
+                .chain(varint(1000))
+                .collect(),
+            "byte 0 (ModelProto)",
+            "field 7: length 1000 runs past the end of its enclosing message (0 bytes left)",
+        ),
+        (
+            "deep-lying",
+            deep_tensor,
+            "(ModelProto.graph.node[0].attribute[0].t)",
+            "field 9: length 1099511627776 runs past the end",
+        ),
+        (
+            "truncated-varint",
+            vec![0x08, 0x80, 0x80],
+            "byte 1 (ModelProto)",
+            "truncated varint",
+        ),
+        (
+            "varint-overflow",
+            [vec![0x08], vec![0xff; 9], vec![0x02]].concat(),
+            "byte 1 (ModelProto)",
+            "varint overflows 64 bits",
+        ),
+        (
+            "field-zero",
+            vec![0x00, 0x00],
+            "byte 0 (ModelProto)",
+            "invalid field number 0",
+        ),
+        (
+            "group",
+            vec![0x0b],
+            "byte 0 (ModelProto)",
+            "field 1: group wire types (3, 4) are not supported",
+        ),
+        (
+            "wire-type-7",
+            vec![0x0f],
+            "byte 0 (ModelProto)",
+            "invalid wire type 7",
+        ),
+        (
+            "wrong-wire",
+            field(1, b"x"),
+            "byte 0 (ModelProto.ir_version)",
+            "field 1 has wire type length-delimited (2), expected varint (0)",
+        ),
+        (
+            "fixed-truncated",
+            vec![0x15, 0x00],
+            "byte 0 (ModelProto)",
+            "truncated 4-byte value",
+        ),
+        (
+            "bad-utf8",
+            second_node,
+            "byte 8 (ModelProto.graph.node[1].op_type)",
+            "string is not valid UTF-8",
+        ),
+        (
+            "nested",
+            nested,
+            "(ModelProto.graph.node[0].attribute[0].g.node[0].attribute[0].g",
+            "messages nest deeper than 100 levels",
+        ),
+        (
+            "int32-range",
+            field(7, &field(5, &varint_field(2, 1 << 40))),
+            "(ModelProto.graph.initializer[0].data_type)",
+            "1099511627776 is out of int32 range",
+        ),
+        (
+            "packed-odd",
+            field(7, &field(5, &field(4, &[0; 6]))),
+            "(ModelProto.graph.initializer[0].float_data)",
+            "packed length 6 is not a multiple of 4",
+        ),
+        (
+            "packed-int32",
+            field(7, &field(5, &field(5, &varint(1 << 33)))),
+            "(ModelProto.graph.initializer[0].int32_data)",
+            "value 8589934592 is out of range",
+        ),
+        (
+            "packed-truncated",
+            field(7, &field(5, &field(7, &[0x80]))),
+            "(ModelProto.graph.initializer[0].int64_data)",
+            "truncated varint",
+        ),
     ];
     for (name, bytes, place, problem) in cases {
-        assert_error(ModelProto::decode(&bytes, name), &[name, place, problem], name);
+        assert_error(
+            ModelProto::decode(&bytes, name),
+            &[name, place, problem],
+            name,
+        );
     }
 }
 
@@ -454,7 +677,11 @@ fn protobuf_merge_rules_hold() {
     bytes.extend(varint_field(1, 3));
     bytes.extend(varint_field(1, 9));
     bytes.extend(varint_field(99, 5));
-    let attr = [field(8, &[varint(1), varint(2)].concat()), varint_field(8, 3)].concat();
+    let attr = [
+        field(8, &[varint(1), varint(2)].concat()),
+        varint_field(8, 3),
+    ]
+    .concat();
     bytes.extend(field(7, &field(1, &field(5, &attr))));
     let model = ModelProto::decode(&bytes, "merge").unwrap();
     assert_eq!(model.ir_version, 9);

@@ -40,14 +40,27 @@ fn python_fixtures_read_as_expected() {
 fn unsupported_dtypes_are_listed_then_refused_by_name() {
     let dir = fixture_dir("safetensors");
     for (file, tensor, dtype, reason) in [
-        ("unsupported_u64.safetensors", "big", SafetensorsDType::U64, "need not fit i64"),
-        ("unsupported_f8.safetensors", "q", SafetensorsDType::F8E4M3, "8-, 6- or 4-bit"),
+        (
+            "unsupported_u64.safetensors",
+            "big",
+            SafetensorsDType::U64,
+            "need not fit i64",
+        ),
+        (
+            "unsupported_f8.safetensors",
+            "q",
+            SafetensorsDType::F8E4M3,
+            "8-, 6- or 4-bit",
+        ),
     ] {
         let bytes = std::fs::read(dir.join(file)).unwrap();
         let header = read_safetensors_header(&bytes, file).unwrap();
         assert_eq!(header.tensors[tensor].dtype, dtype);
         assert_eq!(header.tensors[tensor].shape.len(), 1);
-        let expected = format!("tensor \"{tensor}\": dtype {} is not supported", dtype.name());
+        let expected = format!(
+            "tensor \"{tensor}\": dtype {} is not supported",
+            dtype.name()
+        );
         assert_error(
             read_safetensors(dir.join(file)),
             &[file, &expected, reason],
@@ -97,7 +110,10 @@ fn every_dtype_round_trips_through_a_file() {
     let one = BTreeMap::from([("t".to_owned(), view.clone())]);
     let bytes = safetensors_bytes(&one, &BTreeMap::new(), "view").unwrap();
     let back = read_safetensors_bytes(&bytes, "view").unwrap();
-    assert_eq!(back.tensors["t"].to_vec::<f32>().unwrap(), [0., 3., 1., 4., 2., 5.]);
+    assert_eq!(
+        back.tensors["t"].to_vec::<f32>().unwrap(),
+        [0., 3., 1., 4., 2., 5.]
+    );
     assert_eq!(back.tensors["t"].dims(), [3, 2]);
 }
 
@@ -116,7 +132,11 @@ fn writing_refuses_the_reserved_name_and_leaves_no_temporary_file() {
     let ok = BTreeMap::from([("w".to_owned(), Tensor::scalar(1.0f32))]);
     write_safetensors(&path, &ok, &BTreeMap::new()).unwrap();
     let entries: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
-    assert_eq!(entries.len(), 1, "only the file itself, no temporary left behind");
+    assert_eq!(
+        entries.len(),
+        1,
+        "only the file itself, no temporary left behind"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -132,7 +152,11 @@ fn file_errors_name_the_path() {
     std::fs::write(&empty, b"").unwrap();
     assert_error(
         read_safetensors(&empty),
-        &["empty.safetensors", "byte 0 (header length)", "file ends after 0 bytes"],
+        &[
+            "empty.safetensors",
+            "byte 0 (header length)",
+            "file ends after 0 bytes",
+        ],
         "empty",
     );
     std::fs::remove_file(&empty).unwrap();
@@ -162,44 +186,236 @@ fn hostile_headers_are_reported() {
     let mut not_utf8 = st(r#"{"a\u00e9":1}"#, &[]);
     not_utf8[12] = 0xff;
     let cases: Vec<(&str, Vec<u8>, &str, &str)> = vec![
-        ("short", vec![1, 0, 0], "byte 0 (header length)", "file ends after 3 bytes"),
-        ("lying-length", lying_length, "byte 0 (header length)", "header length 1000 runs past the end of the 10-byte file"),
-        ("huge-length", huge_length, "byte 0 (header length)", "exceeds safetensors' limit"),
-        ("array", st("[]", &[]), "byte 8 (header)", "does not start with '{'"),
-        ("bad-json", st(r#"{"a": }"#, &[]), "byte 14 (header)", "invalid JSON: expected value"),
+        (
+            "short",
+            vec![1, 0, 0],
+            "byte 0 (header length)",
+            "file ends after 3 bytes",
+        ),
+        (
+            "lying-length",
+            lying_length,
+            "byte 0 (header length)",
+            "header length 1000 runs past the end of the 10-byte file",
+        ),
+        (
+            "huge-length",
+            huge_length,
+            "byte 0 (header length)",
+            "exceeds safetensors' limit",
+        ),
+        (
+            "array",
+            st("[]", &[]),
+            "byte 8 (header)",
+            "does not start with '{'",
+        ),
+        (
+            "bad-json",
+            st(r#"{"a": }"#, &[]),
+            "byte 14 (header)",
+            "invalid JSON: expected value",
+        ),
         ("not-utf8", not_utf8, "(header)", "invalid JSON"),
-        ("trailing-json", st(r#"{} {}"#, &[]), "byte 11 (header)", "trailing characters"),
-        ("entry-number", one(r#""a":1"#.into()), "header entry \"a\"", "is a number, not an object"),
-        ("missing-dtype", one(r#""a":{"shape":[2],"data_offsets":[0,8]}"#.into()), "header entry \"a\", field 'dtype'", "is missing"),
-        ("extra-key", one(r#""a":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"x":0}"#.into()), "header entry \"a\"", "unexpected key \"x\""),
-        ("field-twice", one(r#""a":{"dtype":"F32","dtype":"F32","shape":[2],"data_offsets":[0,8]}"#.into()), "field 'dtype'", "appears twice"),
-        ("unknown-dtype", one(r#""a":{"dtype":"F128","shape":[2],"data_offsets":[0,8]}"#.into()), "field 'dtype'", "unknown dtype \"F128\""),
-        ("dtype-number", one(r#""a":{"dtype":4,"shape":[2],"data_offsets":[0,8]}"#.into()), "field 'dtype'", "is a number, not a string"),
-        ("negative-dim", one(f32_entry("a", "[-2]", 0, 8)), "field 'shape'", "entry 0 (-2) is not a non-negative integer"),
-        ("float-dim", one(f32_entry("a", "[2.0]", 0, 8)), "field 'shape'", "entry 0 (2.0) is not a non-negative integer"),
-        ("shape-object", one(f32_entry("a", "{}", 0, 8)), "field 'shape'", "is an object, not an array"),
-        ("three-offsets", one(r#""a":{"dtype":"F32","shape":[2],"data_offsets":[0,4,8]}"#.into()), "field 'data_offsets'", "has 3 entries, not 2"),
-        ("backwards", one(f32_entry("a", "[2]", 8, 0)), "field 'data_offsets'", "[8, 0] ends before it begins"),
-        ("wrong-size", one(f32_entry("a", "[3]", 0, 8)), "field 'data_offsets'", "[0, 8] spans 8 bytes, but shape [3] of F32 needs 12"),
-        ("wrong-dtype-size", one(r#""a":{"dtype":"F64","shape":[2],"data_offsets":[0,8]}"#.into()), "header entry \"a\", field 'data_offsets'", "shape [2] of F64 needs 16"),
-        ("overflow", one(f32_entry("a", "[4294967296,4294967296]", 0, 8)), "field 'shape'", "not a whole number of bytes that memory can address"),
-        ("half-byte", one(r#""a":{"dtype":"F4","shape":[3],"data_offsets":[0,2]}"#.into()), "field 'shape'", "[3] of F4 is not a whole number of bytes"),
-        ("gap", st(&format!("{{{},{}}}", f32_entry("a", "[1]", 0, 4), f32_entry("b", "[1]", 8, 12)), &[0; 12]), "header entry \"b\", field 'data_offsets'", "gap: the data from the end of tensor \"a\" (4) to 8 belongs to no tensor"),
-        ("gap-at-start", one(f32_entry("a", "[1]", 4, 8)), "header entry \"a\"", "gap: the data from the start of the data (0) to 4"),
-        ("overlap", st(&format!("{{{},{}}}", f32_entry("a", "[2]", 0, 8), f32_entry("b", "[2]", 4, 12)), &[0; 12]), "header entry \"b\", field 'data_offsets'", "[4, 12] overlaps the data before the end of tensor \"a\" (8)"),
-        ("trailing-data", st(&format!("{{{}}}", f32_entry("a", "[1]", 0, 4)), &eight), "byte 66 (data)", "4 bytes of trailing data belong to no tensor"),
-        ("truncated", st(&format!("{{{}}}", f32_entry("a", "[4]", 0, 16)), &eight), "byte 71 (data)", "truncated: the tensors need 16 data bytes, the file holds 8"),
+        (
+            "trailing-json",
+            st(r#"{} {}"#, &[]),
+            "byte 11 (header)",
+            "trailing characters",
+        ),
+        (
+            "entry-number",
+            one(r#""a":1"#.into()),
+            "header entry \"a\"",
+            "is a number, not an object",
+        ),
+        (
+            "missing-dtype",
+            one(r#""a":{"shape":[2],"data_offsets":[0,8]}"#.into()),
+            "header entry \"a\", field 'dtype'",
+            "is missing",
+        ),
+        (
+            "extra-key",
+            one(r#""a":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"x":0}"#.into()),
+            "header entry \"a\"",
+            "unexpected key \"x\"",
+        ),
+        (
+            "field-twice",
+            one(r#""a":{"dtype":"F32","dtype":"F32","shape":[2],"data_offsets":[0,8]}"#.into()),
+            "field 'dtype'",
+            "appears twice",
+        ),
+        (
+            "unknown-dtype",
+            one(r#""a":{"dtype":"F128","shape":[2],"data_offsets":[0,8]}"#.into()),
+            "field 'dtype'",
+            "unknown dtype \"F128\"",
+        ),
+        (
+            "dtype-number",
+            one(r#""a":{"dtype":4,"shape":[2],"data_offsets":[0,8]}"#.into()),
+            "field 'dtype'",
+            "is a number, not a string",
+        ),
+        (
+            "negative-dim",
+            one(f32_entry("a", "[-2]", 0, 8)),
+            "field 'shape'",
+            "entry 0 (-2) is not a non-negative integer",
+        ),
+        (
+            "float-dim",
+            one(f32_entry("a", "[2.0]", 0, 8)),
+            "field 'shape'",
+            "entry 0 (2.0) is not a non-negative integer",
+        ),
+        (
+            "shape-object",
+            one(f32_entry("a", "{}", 0, 8)),
+            "field 'shape'",
+            "is an object, not an array",
+        ),
+        (
+            "three-offsets",
+            one(r#""a":{"dtype":"F32","shape":[2],"data_offsets":[0,4,8]}"#.into()),
+            "field 'data_offsets'",
+            "has 3 entries, not 2",
+        ),
+        (
+            "backwards",
+            one(f32_entry("a", "[2]", 8, 0)),
+            "field 'data_offsets'",
+            "[8, 0] ends before it begins",
+        ),
+        (
+            "wrong-size",
+            one(f32_entry("a", "[3]", 0, 8)),
+            "field 'data_offsets'",
+            "[0, 8] spans 8 bytes, but shape [3] of F32 needs 12",
+        ),
+        (
+            "wrong-dtype-size",
+            one(r#""a":{"dtype":"F64","shape":[2],"data_offsets":[0,8]}"#.into()),
+            "header entry \"a\", field 'data_offsets'",
+            "shape [2] of F64 needs 16",
+        ),
+        (
+            "overflow",
+            one(f32_entry("a", "[4294967296,4294967296]", 0, 8)),
+            "field 'shape'",
+            "not a whole number of bytes that memory can address",
+        ),
+        (
+            "half-byte",
+            one(r#""a":{"dtype":"F4","shape":[3],"data_offsets":[0,2]}"#.into()),
+            "field 'shape'",
+            "[3] of F4 is not a whole number of bytes",
+        ),
+        (
+            "gap",
+            st(
+                &format!(
+                    "{{{},{}}}",
+                    f32_entry("a", "[1]", 0, 4),
+                    f32_entry("b", "[1]", 8, 12)
+                ),
+                &[0; 12],
+            ),
+            "header entry \"b\", field 'data_offsets'",
+            "gap: the data from the end of tensor \"a\" (4) to 8 belongs to no tensor",
+        ),
+        (
+            "gap-at-start",
+            one(f32_entry("a", "[1]", 4, 8)),
+            "header entry \"a\"",
+            "gap: the data from the start of the data (0) to 4",
+        ),
+        (
+            "overlap",
+            st(
+                &format!(
+                    "{{{},{}}}",
+                    f32_entry("a", "[2]", 0, 8),
+                    f32_entry("b", "[2]", 4, 12)
+                ),
+                &[0; 12],
+            ),
+            "header entry \"b\", field 'data_offsets'",
+            "[4, 12] overlaps the data before the end of tensor \"a\" (8)",
+        ),
+        (
+            "trailing-data",
+            st(&format!("{{{}}}", f32_entry("a", "[1]", 0, 4)), &eight),
+            "byte 66 (data)",
+            "4 bytes of trailing data belong to no tensor",
+        ),
+        (
+            "truncated",
+            st(&format!("{{{}}}", f32_entry("a", "[4]", 0, 16)), &eight),
+            "byte 71 (data)",
+            "truncated: the tensors need 16 data bytes, the file holds 8",
+        ),
         // 2^40 f32 declared over 8 present bytes: refused before any allocation.
-        ("lying-shape", one(f32_entry("a", "[1099511627776]", 0, 4398046511104)), "(data)", "truncated: the tensors need 4398046511104 data bytes, the file holds 8"),
-        ("name-twice", st(&format!("{{{a},{a}}}"), &eight), "header entry \"a\"", "appears twice"),
-        ("metadata-twice", st(&format!(r#"{{"__metadata__":{{}},"__metadata__":{{}},{a}}}"#), &eight), "header entry \"__metadata__\"", "appears twice"),
-        ("metadata-number", st(&format!(r#"{{"__metadata__":{{"k":1}},{a}}}"#), &eight), "header entry \"__metadata__\", field 'k'", "is a number, not a string"),
-        ("metadata-key-twice", st(&format!(r#"{{"__metadata__":{{"k":"1","k":"2"}},{a}}}"#), &eight), "field 'k'", "appears twice"),
-        ("metadata-array", st(&format!(r#"{{"__metadata__":[],{a}}}"#), &eight), "header entry \"__metadata__\"", "is an array, not an object of strings"),
-        ("bool-byte", st(r#"{"m":{"dtype":"BOOL","shape":[3],"data_offsets":[0,3]}}"#, &[1, 0, 2]), "byte 65 (tensor \"m\" data)", "bool byte is 2, not 0 or 1"),
+        (
+            "lying-shape",
+            one(f32_entry("a", "[1099511627776]", 0, 4398046511104)),
+            "(data)",
+            "truncated: the tensors need 4398046511104 data bytes, the file holds 8",
+        ),
+        (
+            "name-twice",
+            st(&format!("{{{a},{a}}}"), &eight),
+            "header entry \"a\"",
+            "appears twice",
+        ),
+        (
+            "metadata-twice",
+            st(
+                &format!(r#"{{"__metadata__":{{}},"__metadata__":{{}},{a}}}"#),
+                &eight,
+            ),
+            "header entry \"__metadata__\"",
+            "appears twice",
+        ),
+        (
+            "metadata-number",
+            st(&format!(r#"{{"__metadata__":{{"k":1}},{a}}}"#), &eight),
+            "header entry \"__metadata__\", field 'k'",
+            "is a number, not a string",
+        ),
+        (
+            "metadata-key-twice",
+            st(
+                &format!(r#"{{"__metadata__":{{"k":"1","k":"2"}},{a}}}"#),
+                &eight,
+            ),
+            "field 'k'",
+            "appears twice",
+        ),
+        (
+            "metadata-array",
+            st(&format!(r#"{{"__metadata__":[],{a}}}"#), &eight),
+            "header entry \"__metadata__\"",
+            "is an array, not an object of strings",
+        ),
+        (
+            "bool-byte",
+            st(
+                r#"{"m":{"dtype":"BOOL","shape":[3],"data_offsets":[0,3]}}"#,
+                &[1, 0, 2],
+            ),
+            "byte 65 (tensor \"m\" data)",
+            "bool byte is 2, not 0 or 1",
+        ),
     ];
     for (name, bytes, place, problem) in cases {
-        assert_error(read_safetensors_bytes(&bytes, name), &[name, place, problem], name);
+        assert_error(
+            read_safetensors_bytes(&bytes, name),
+            &[name, place, problem],
+            name,
+        );
     }
 }
 

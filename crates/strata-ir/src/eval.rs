@@ -119,7 +119,9 @@ impl Op {
                 GeluApproximation::Tanh => x[0].gelu_tanh().s(),
             },
             Op::Silu => x[0].silu().s(),
-            Op::Softplus { beta, threshold } => ops::elementwise::native::softplus(&x[0], *beta, *threshold),
+            Op::Softplus { beta, threshold } => {
+                ops::elementwise::native::softplus(&x[0], *beta, *threshold)
+            }
             Op::Detach => Ok(x[0].clone()),
             Op::Erf => x[0].erf().s(),
             Op::Sign => x[0].sign().s(),
@@ -188,7 +190,10 @@ impl Op {
                 step,
             } => {
                 let (from, to) = ops::shape::slice_bounds(x[0].dims(), *axis, *start, *end)?;
-                Ok(x[0].slice(*axis, from, to.max(from), *step).s()?.contiguous())
+                Ok(x[0]
+                    .slice(*axis, from, to.max(from), *step)
+                    .s()?
+                    .contiguous())
             }
             Op::Pad { pads, value } => {
                 let pairs: Vec<(usize, usize)> = pads.iter().map(|p| (p[0], p[1])).collect();

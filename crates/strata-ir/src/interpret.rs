@@ -5,7 +5,7 @@
 //! (indices, class labels, masks, comparison results) are exact in every layer and stay
 //! tensors ([`Value::Tensor`]). Integer arithmetic (`add` of i64 tensors, …) wraps, as in
 //! PyTorch. Inputs, parameters and constants enter each layer exactly where they can
-//! ([`NumericLayer::from_f32`], [`NumericLayer::from_f64`]). The layer decides the arithmetic:
+//! ([`NumericLayer::of_f32`], [`NumericLayer::of_f64`]). The layer decides the arithmetic:
 //! a declared float dtype (`f32`, `f64`, `f16`, `bf16`) only says how a native backend stores
 //! the value, so a float-to-float `cast` is the identity here.
 //!
@@ -187,7 +187,10 @@ pub(crate) fn moved<S: Clone>(
 
 /// The elements of an i64 or bool tensor as an array.
 pub(crate) fn array_of<T: strata_tensor::Element>(t: &Tensor) -> Result<Array<T>, String> {
-    Ok(Array::new(t.shape().clone(), t.to_vec::<T>().map_err(tensor_error)?))
+    Ok(Array::new(
+        t.shape().clone(),
+        t.to_vec::<T>().map_err(tensor_error)?,
+    ))
 }
 
 /// An array of i64 or bool elements as a tensor.
@@ -206,12 +209,15 @@ impl<L: Arith> Cx<'_, L> {
     pub fn sum(&self, terms: &[L::Scalar]) -> L::Scalar {
         let l = self.layer;
         self.order
-            .fold(terms, &|| l.from_i64(0), &|acc, t| l.add(&acc, t))
+            .fold(terms, &|| l.int(0), &|acc, t| l.add(&acc, t))
     }
     /// The maximum of a non-empty slice: a left-to-right fold from the first element.
     pub fn max(&self, terms: &[L::Scalar]) -> Option<L::Scalar> {
         let (first, rest) = terms.split_first()?;
-        Some(rest.iter().fold(first.clone(), |m, v| self.layer.maximum(&m, v)))
+        Some(
+            rest.iter()
+                .fold(first.clone(), |m, v| self.layer.maximum(&m, v)),
+        )
     }
     /// `then_(x)` where `x cmp t`, `else_(x)` where not; both, on `x` restricted to each side,
     /// joined, where the layer cannot decide.
@@ -369,12 +375,17 @@ fn forward<L: NumericLayer>(
         Op::ReduceSum { .. } | Op::ReduceMean { .. } | Op::ReduceMax { .. } => {
             reduce::reference::forward(cx, &node.op, args)
         }
-        Op::MseLoss { .. } | Op::CrossEntropy { .. } | Op::NllLoss { .. } | Op::BceWithLogits { .. } => {
-            loss::reference::forward(cx, &node.op, args)
-        }
+        Op::MseLoss { .. }
+        | Op::CrossEntropy { .. }
+        | Op::NllLoss { .. }
+        | Op::BceWithLogits { .. } => loss::reference::forward(cx, &node.op, args),
         Op::Dropout { .. } | Op::RandUniform { .. } | Op::BernoulliMask { .. } => {
             random::reference::forward(cx, &node.op, args)
         }
+        Op::Vjp { .. } | Op::Jvp { .. } => Err(format!(
+            "the derivative kernel {} has no reference rule: interpret the forward graph",
+            node.op.tag()
+        )),
         _ => elementwise::reference::forward(cx, &node.op, args),
     }
 }
@@ -426,19 +437,21 @@ pub fn run<L: NumericLayer>(
             let node = graph.nodes.get(o).ok_or(IrError::BadOutput { id: o })?;
             match values.get(o).and_then(Option::as_ref) {
                 Some(Value::Tensor(t)) => Ok(Exported::Point(t.clone())),
-                Some(Value::Float(a)) => layer.export(&a.data, &a.shape, node.dtype).map_err(|_| {
-                    let origin = origin_off_path(graph, o, &off);
-                    let at = &graph.nodes[origin];
-                    let element = off(origin).unwrap_or(0);
-                    eval_error(
-                        at,
-                        format!(
-                            "element {element} left the {} layer's path here (graph output {})",
-                            layer.name(),
-                            node.node_ref()
-                        ),
-                    )
-                }),
+                Some(Value::Float(a)) => {
+                    layer.export(&a.data, &a.shape, node.dtype).map_err(|_| {
+                        let origin = origin_off_path(graph, o, &off);
+                        let at = &graph.nodes[origin];
+                        let element = off(origin).unwrap_or(0);
+                        eval_error(
+                            at,
+                            format!(
+                                "element {element} left the {} layer's path here (graph output {})",
+                                layer.name(),
+                                node.node_ref()
+                            ),
+                        )
+                    })
+                }
                 None => Err(IrError::BadOutput { id: o }),
             }
         })
@@ -447,7 +460,11 @@ pub fn run<L: NumericLayer>(
 
 /// The first ancestor of `output` (itself included), in id order, that is off the path while
 /// none of its inputs is.
-fn origin_off_path(graph: &Graph, output: NodeId, off: &impl Fn(NodeId) -> Option<usize>) -> NodeId {
+fn origin_off_path(
+    graph: &Graph,
+    output: NodeId,
+    off: &impl Fn(NodeId) -> Option<usize>,
+) -> NodeId {
     let mut ancestor = vec![false; output + 1];
     ancestor[output] = true;
     for id in (0..=output).rev() {
@@ -476,7 +493,10 @@ pub(crate) fn fixed<'a, S, const N: usize>(
 
 /// `a` with the axes flagged in `reduced` moved innermost (kept axes in order, then reduced
 /// axes in order): each contiguous run of the returned length is one group.
-pub(crate) fn grouped<S: Clone>(a: &Array<S>, reduced: &[bool]) -> Result<(Array<S>, usize), String> {
+pub(crate) fn grouped<S: Clone>(
+    a: &Array<S>,
+    reduced: &[bool],
+) -> Result<(Array<S>, usize), String> {
     let kept = (0..a.dims().len()).filter(|&i| !reduced.get(i).copied().unwrap_or(false));
     let red = (0..a.dims().len()).filter(|&i| reduced.get(i).copied().unwrap_or(false));
     let perm: Vec<usize> = kept.chain(red.clone()).collect();

@@ -47,5 +47,5 @@ pub use graph::{Graph, GraphBuilder, Node, NodeId};
 pub use op::{Arity, AttentionMask, Comparison, GeluApproximation, Literal, Op, Reduction};
 pub use ops::TensorType;
 pub use params::ParamStore;
-pub use sink::{Emit, OpSink};
 pub use serde_impls::parse_dtype;
+pub use sink::{Emit, OpSink};

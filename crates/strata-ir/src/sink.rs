@@ -24,7 +24,8 @@ impl OpSink for GraphBuilder {
     }
     fn ty(&self, value: &NodeId) -> TensorType {
         // Ids handed out by this builder always exist.
-        GraphBuilder::ty(self, *value).unwrap_or_else(|| TensorType::new(Shape::scalar(), DType::F32))
+        GraphBuilder::ty(self, *value)
+            .unwrap_or_else(|| TensorType::new(Shape::scalar(), DType::F32))
     }
 }
 
@@ -121,7 +122,13 @@ impl<S: OpSink> Emit<'_, S> {
     }
     /// Swaps the last two axes.
     pub fn transpose_last(&mut self, a: &S::Value) -> R<S::Value> {
-        self.op(Op::Transpose { axis0: -2, axis1: -1 }, &[a])
+        self.op(
+            Op::Transpose {
+                axis0: -2,
+                axis1: -1,
+            },
+            &[a],
+        )
     }
     pub fn broadcast_to(&mut self, a: &S::Value, shape: &Shape) -> R<S::Value> {
         if &self.ty(a).shape == shape {

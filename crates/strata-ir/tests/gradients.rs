@@ -45,11 +45,16 @@ fn draw(dims: &[usize], kind: Kind, rng: &mut Rng) -> Tensor {
     let v = normal.to_vec::<f64>().unwrap();
     let data: Vec<f64> = match kind {
         Kind::Normal => v,
-        Kind::Positive => v.iter().map(|x| 0.5 + 1.5 * (0.5 + 0.5 * x.tanh())).collect(),
+        Kind::Positive => v
+            .iter()
+            .map(|x| 0.5 + 1.5 * (0.5 + 0.5 * x.tanh()))
+            .collect(),
         Kind::AwayFromZero => v.iter().map(|x| x + 0.1 * x.signum()).collect(),
         Kind::Distinct => {
             let perm = rng.permutation(n);
-            perm.iter().map(|&p| p as f64 * 0.37 - n as f64 * 0.1).collect()
+            perm.iter()
+                .map(|&p| p as f64 * 0.37 - n as f64 * 0.1)
+                .collect()
         }
         Kind::Index(max) => {
             let idx: Vec<i64> = (0..n)
@@ -118,7 +123,13 @@ fn cases() -> Vec<Case> {
     ] {
         v.push(case(op, &[(x34, Normal)]));
     }
-    for op in [Op::Abs, Op::Relu, Op::LeakyRelu { negative_slope: 0.1 }] {
+    for op in [
+        Op::Abs,
+        Op::Relu,
+        Op::LeakyRelu {
+            negative_slope: 0.1,
+        },
+    ] {
         v.push(case(op, &[(x34, AwayFromZero)]));
     }
     for op in [Op::Sqrt, Op::Log, Op::Reciprocal] {
@@ -130,7 +141,10 @@ fn cases() -> Vec<Case> {
     }
     v.push(case(Op::Div, &[(x34, Normal), (&[3, 1], Positive)]));
     v.push(case(Op::Pow, &[(x34, Positive), (x34, Normal)]));
-    v.push(case(Op::Where, &[(x34, Mask), (x34, Normal), (&[4], Normal)]));
+    v.push(case(
+        Op::Where,
+        &[(x34, Mask), (x34, Normal), (&[4], Normal)],
+    ));
     v.push(case(Op::Matmul, &[(&[2, 3, 4], Normal), (&[4, 5], Normal)]));
     v.push(case(Op::Matmul, &[(&[4], Normal), (&[2, 4, 3], Normal)]));
     v.push(case(Op::Matmul, &[(&[3, 4], Normal), (&[4], Normal)]));
@@ -162,7 +176,11 @@ fn cases() -> Vec<Case> {
             params: conv2,
             bias: true,
         },
-        &[(&[2, 4, 5, 6], Normal), (&[6, 2, 3, 2], Normal), (&[6], Normal)],
+        &[
+            (&[2, 4, 5, 6], Normal),
+            (&[6, 2, 3, 2], Normal),
+            (&[6], Normal),
+        ],
     ));
     v.push(case(
         Op::Conv2d {
@@ -194,14 +212,21 @@ fn cases() -> Vec<Case> {
             },
             bias: true,
         },
-        &[(&[2, 3, 3, 4], Normal), (&[3, 2, 3, 3], Normal), (&[2], Normal)],
+        &[
+            (&[2, 3, 3, 4], Normal),
+            (&[3, 2, 3, 3], Normal),
+            (&[2], Normal),
+        ],
     ));
     let pool = MaxPool2dParams {
         padding: [1, 0],
         stride: [2, 2],
         ..MaxPool2dParams::new([3, 2])
     };
-    v.push(case(Op::MaxPool2d { params: pool }, &[(&[2, 2, 5, 6], Distinct)]));
+    v.push(case(
+        Op::MaxPool2d { params: pool },
+        &[(&[2, 2, 5, 6], Distinct)],
+    ));
     v.push(case(
         Op::AvgPool2d {
             params: AvgPool2dParams {
@@ -261,7 +286,11 @@ fn cases() -> Vec<Case> {
     for mask in [AttentionMask::None, AttentionMask::Causal] {
         v.push(case(
             Op::ScaledDotProductAttention { mask, scale: None },
-            &[(&[2, 3, 4], Normal), (&[2, 5, 4], Normal), (&[2, 5, 3], Normal)],
+            &[
+                (&[2, 3, 4], Normal),
+                (&[2, 5, 4], Normal),
+                (&[2, 5, 3], Normal),
+            ],
         ));
     }
     v.push(case(
@@ -276,7 +305,10 @@ fn cases() -> Vec<Case> {
             (&[3, 5], Mask),
         ],
     ));
-    v.push(case(Op::Embedding, &[(&[2, 3], Index(5)), (&[5, 4], Normal)]));
+    v.push(case(
+        Op::Embedding,
+        &[(&[2, 3], Index(5)), (&[5, 4], Normal)],
+    ));
     v.push(case(
         Op::Gather { axis: 1 },
         &[(x34, Normal), (&[3, 6], Index(4))],
@@ -289,8 +321,16 @@ fn cases() -> Vec<Case> {
         },
         &[(&[2, 3, 2], Normal)],
     ));
-    v.push(case(Op::Permute { perm: vec![2, 0, 1] }, &[(&[2, 3, 4], Normal)]));
-    v.push(case(Op::Transpose { axis0: 0, axis1: 2 }, &[(&[2, 3, 4], Normal)]));
+    v.push(case(
+        Op::Permute {
+            perm: vec![2, 0, 1],
+        },
+        &[(&[2, 3, 4], Normal)],
+    ));
+    v.push(case(
+        Op::Transpose { axis0: 0, axis1: 2 },
+        &[(&[2, 3, 4], Normal)],
+    ));
     v.push(case(
         Op::BroadcastTo {
             shape: [2, 3, 4].into(),
@@ -327,7 +367,12 @@ fn cases() -> Vec<Case> {
         },
         &[(x34, Normal)],
     ));
-    v.push(case(Op::Tile { repeats: vec![2, 1, 3] }, &[(&[2, 3, 1], Normal)]));
+    v.push(case(
+        Op::Tile {
+            repeats: vec![2, 1, 3],
+        },
+        &[(&[2, 3, 1], Normal)],
+    ));
     v.push(case(
         Op::Trilu {
             upper: false,
@@ -389,7 +434,12 @@ fn cases() -> Vec<Case> {
         &[(&[5], Normal), (&[], Index(5))],
     ));
     v.push(case(Op::Dropout { p: 0.3, seed: 11 }, &[(x34, Normal)]));
-    v.push(case(Op::Compare { cmp: Comparison::Lt }, &[(x34, Normal), (x34, Normal)]));
+    v.push(case(
+        Op::Compare {
+            cmp: Comparison::Lt,
+        },
+        &[(x34, Normal), (x34, Normal)],
+    ));
     v
 }
 
@@ -412,7 +462,9 @@ fn check(op: &Op, x: &[Tensor], rng: &mut Rng) -> Result<(), String> {
             false => Err("a gradient through a non-float output".into()),
         };
     }
-    let v = draw(y.dims(), Kind::Normal, rng).to_dtype(y.dtype()).unwrap();
+    let v = draw(y.dims(), Kind::Normal, rng)
+        .to_dtype(y.dtype())
+        .unwrap();
     let gx = op.vjp(&mut s, x, &y, &v)?;
     let u: Vec<Option<Tensor>> = x
         .iter()
@@ -478,7 +530,13 @@ fn every_rule_matches_finite_differences_and_the_adjoint_identity() {
             failures.push(format!("{}: {e}", c.op.tag()));
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), all.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        all.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]

@@ -3,7 +3,8 @@
 //!   with ±0, subnormals, ±∞ and NaN, for every op built from + − × ÷ √, comparisons and data
 //!   movement; ops with transcendentals agree within `TRANSCENDENTAL_ULPS` once the `Ieee32`
 //!   layer has them, and until then that layer must say so by name;
-//! - `Fp32` ≡ `Ieee32` on every finite result, in every rounding mode;
+//! - `Fp32` ≡ `Ieee32` on every finite result, in every rounding mode (transcendentals
+//!   included: both are correctly rounded);
 //! - interval enclosures contain the `f64` results and (within the `f32` rounding error) the
 //!   `f32` results, and stay narrow (the widths are printed with `--nocapture`);
 //! - every op at once: `every_op_graph` with every node an output.
@@ -90,13 +91,17 @@ fn data(rng: &mut Rng, dims: &[usize], special: bool) -> Tensor {
 
 fn positive(rng: &mut Rng, dims: &[usize]) -> Tensor {
     let n = dims.iter().product();
-    let v: Vec<f32> = (0..n).map(|_| (rng.next_f64() * 2.0 + 0.1) as f32).collect();
+    let v: Vec<f32> = (0..n)
+        .map(|_| (rng.next_f64() * 2.0 + 0.1) as f32)
+        .collect();
     Tensor::from_vec(v, dims.to_vec()).unwrap()
 }
 
 fn ints(rng: &mut Rng, dims: &[usize], below: usize) -> Tensor {
     let n = dims.iter().product();
-    let v: Vec<i64> = (0..n).map(|_| (rng.next_f64() * below as f64) as i64).collect();
+    let v: Vec<i64> = (0..n)
+        .map(|_| (rng.next_f64() * below as f64) as i64)
+        .collect();
     Tensor::from_vec(v, dims.to_vec()).unwrap()
 }
 
@@ -151,22 +156,43 @@ fn cases(rng: &mut Rng, special: bool) -> Vec<Case> {
     for (ops, exact) in [(&unary_exact[..], true), (&unary_transcendental[..], false)] {
         for op in ops {
             let t = x(rng, &[3, 7]);
-            out.push(case(op.tag(), exact, vec![t], |b, i| vec![b.op(op.clone(), &[i[0]])]));
+            out.push(case(op.tag(), exact, vec![t], |b, i| {
+                vec![b.op(op.clone(), &[i[0]])]
+            }));
         }
     }
-    for op in [Op::Add, Op::Sub, Op::Mul, Op::Div, Op::Minimum, Op::Maximum, Op::Pow] {
+    for op in [
+        Op::Add,
+        Op::Sub,
+        Op::Mul,
+        Op::Div,
+        Op::Minimum,
+        Op::Maximum,
+        Op::Pow,
+    ] {
         let exact = op != Op::Pow;
         let (a, c) = (x(rng, &[3, 7]), x(rng, &[7]));
-        out.push(case(op.tag(), exact, vec![a, c], |b, i| vec![b.op(op.clone(), &[i[0], i[1]])]));
+        out.push(case(op.tag(), exact, vec![a, c], |b, i| {
+            vec![b.op(op.clone(), &[i[0], i[1]])]
+        }));
     }
-    for cmp in [Comparison::Eq, Comparison::Ne, Comparison::Lt, Comparison::Le, Comparison::Gt, Comparison::Ge] {
+    for cmp in [
+        Comparison::Eq,
+        Comparison::Ne,
+        Comparison::Lt,
+        Comparison::Le,
+        Comparison::Gt,
+        Comparison::Ge,
+    ] {
         let (a, c) = (x(rng, &[4, 5]), x(rng, &[4, 1]));
         out.push(case("compare", true, vec![a, c], |b, i| {
             vec![b.op(Op::Compare { cmp }, &[i[0], i[1]])]
         }));
     }
     let (m, a, c) = (bools(rng, &[4, 1]), x(rng, &[4, 5]), x(rng, &[5]));
-    out.push(case("where", true, vec![m, a, c], |b, i| vec![b.op(Op::Where, &[i[0], i[1], i[2]])]));
+    out.push(case("where", true, vec![m, a, c], |b, i| {
+        vec![b.op(Op::Where, &[i[0], i[1], i[2]])]
+    }));
     let (p, q) = (bools(rng, &[3, 4]), bools(rng, &[4]));
     out.push(case("logical", true, vec![p, q], |b, i| {
         let not = b.op(Op::LogicalNot, &[i[0]]);
@@ -174,52 +200,150 @@ fn cases(rng: &mut Rng, special: bool) -> Vec<Case> {
         vec![not, and, b.op(Op::LogicalOr, &[i[0], i[1]])]
     }));
     let finite = data(rng, &[12], false);
-    out.push(case("cast", true, vec![finite, ints(rng, &[5], 100)], |b, i| {
-        let wide = b.op(Op::Cast { dtype: DType::F64 }, &[i[0]]);
-        let back = b.op(Op::Cast { dtype: F32 }, &[wide]);
-        let int = b.op(Op::Cast { dtype: DType::I64 }, &[i[0]]);
-        let flag = b.op(Op::Cast { dtype: DType::Bool }, &[i[0]]);
-        let float = b.op(Op::Cast { dtype: F32 }, &[i[1]]);
-        vec![back, int, flag, float, b.op(Op::Cast { dtype: F32 }, &[flag])]
-    }));
-    out.push(case("cast_bool_of_specials", true, vec![x(rng, &[12])], |b, i| {
-        vec![b.op(Op::Cast { dtype: DType::Bool }, &[i[0]])]
-    }));
+    out.push(case(
+        "cast",
+        true,
+        vec![finite, ints(rng, &[5], 100)],
+        |b, i| {
+            let wide = b.op(Op::Cast { dtype: DType::F64 }, &[i[0]]);
+            let back = b.op(Op::Cast { dtype: F32 }, &[wide]);
+            let int = b.op(Op::Cast { dtype: DType::I64 }, &[i[0]]);
+            let flag = b.op(Op::Cast { dtype: DType::Bool }, &[i[0]]);
+            let float = b.op(Op::Cast { dtype: F32 }, &[i[1]]);
+            vec![
+                back,
+                int,
+                flag,
+                float,
+                b.op(Op::Cast { dtype: F32 }, &[flag]),
+            ]
+        },
+    ));
+    out.push(case(
+        "cast_bool_of_specials",
+        true,
+        vec![x(rng, &[12])],
+        |b, i| vec![b.op(Op::Cast { dtype: DType::Bool }, &[i[0]])],
+    ));
     // Integer arithmetic, reductions and argmax on i64.
-    out.push(case("i64", true, vec![ints(rng, &[3, 4], 20), ints(rng, &[4], 5)], |b, i| {
-        let s = b.op(Op::Sub, &[i[0], i[1]]);
-        let p = b.op(Op::Pow, &[s, i[1]]);
-        let r = b.op(Op::Relu, &[s]);
-        let m = b.op(Op::Matmul, &[s, i[1]]);
-        let sum = b.op(Op::ReduceSum { axes: vec![0], keepdim: false }, &[p]);
-        let arg = b.op(Op::ArgMax { axis: 1, keepdim: true }, &[s]);
-        vec![p, r, m, sum, arg, b.op(Op::Sign, &[s])]
-    }));
+    out.push(case(
+        "i64",
+        true,
+        vec![ints(rng, &[3, 4], 20), ints(rng, &[4], 5)],
+        |b, i| {
+            let s = b.op(Op::Sub, &[i[0], i[1]]);
+            let p = b.op(Op::Pow, &[s, i[1]]);
+            let r = b.op(Op::Relu, &[s]);
+            let m = b.op(Op::Matmul, &[s, i[1]]);
+            let sum = b.op(
+                Op::ReduceSum {
+                    axes: vec![0],
+                    keepdim: false,
+                },
+                &[p],
+            );
+            let arg = b.op(
+                Op::ArgMax {
+                    axis: 1,
+                    keepdim: true,
+                },
+                &[s],
+            );
+            vec![p, r, m, sum, arg, b.op(Op::Sign, &[s])]
+        },
+    ));
     // Linear algebra.
-    out.push(case("matmul", true, vec![x(rng, &[2, 1, 3, 5]), x(rng, &[4, 5, 2])], |b, i| {
-        vec![b.op(Op::Matmul, &[i[0], i[1]])]
-    }));
-    out.push(case("matmul_vectors", true, vec![x(rng, &[5]), x(rng, &[5, 3]), x(rng, &[5])], |b, i| {
-        let row = b.op(Op::Matmul, &[i[0], i[1]]);
-        vec![row, b.op(Op::Matmul, &[i[0], i[2]])]
-    }));
-    out.push(case("linear", true, vec![x(rng, &[2, 3, 6]), x(rng, &[4, 6]), x(rng, &[4])], |b, i| {
-        vec![b.op(Op::Linear { bias: true }, &[i[0], i[1], i[2]])]
-    }));
-    out.push(case("einsum", true, vec![x(rng, &[2, 3, 4]), x(rng, &[2, 4, 5])], |b, i| {
-        let bmm = b.op(Op::Einsum { equation: "bij,bjk->bik".into() }, &[i[0], i[1]]);
-        let t = b.op(Op::Einsum { equation: "bij->jib".into() }, &[i[0]]);
-        vec![bmm, t, b.op(Op::Einsum { equation: "bij,bjk".into() }, &[i[0], i[1]])]
-    }));
+    out.push(case(
+        "matmul",
+        true,
+        vec![x(rng, &[2, 1, 3, 5]), x(rng, &[4, 5, 2])],
+        |b, i| vec![b.op(Op::Matmul, &[i[0], i[1]])],
+    ));
+    out.push(case(
+        "matmul_vectors",
+        true,
+        vec![x(rng, &[5]), x(rng, &[5, 3]), x(rng, &[5])],
+        |b, i| {
+            let row = b.op(Op::Matmul, &[i[0], i[1]]);
+            vec![row, b.op(Op::Matmul, &[i[0], i[2]])]
+        },
+    ));
+    out.push(case(
+        "linear",
+        true,
+        vec![x(rng, &[2, 3, 6]), x(rng, &[4, 6]), x(rng, &[4])],
+        |b, i| vec![b.op(Op::Linear { bias: true }, &[i[0], i[1], i[2]])],
+    ));
+    out.push(case(
+        "einsum",
+        true,
+        vec![x(rng, &[2, 3, 4]), x(rng, &[2, 4, 5])],
+        |b, i| {
+            let bmm = b.op(
+                Op::Einsum {
+                    equation: "bij,bjk->bik".into(),
+                },
+                &[i[0], i[1]],
+            );
+            let t = b.op(
+                Op::Einsum {
+                    equation: "bij->jib".into(),
+                },
+                &[i[0]],
+            );
+            vec![
+                bmm,
+                t,
+                b.op(
+                    Op::Einsum {
+                        equation: "bij,bjk".into(),
+                    },
+                    &[i[0], i[1]],
+                ),
+            ]
+        },
+    ));
     // Convolution and pooling.
-    let conv = Conv2dParams { stride: [2, 1], padding: [1, 2], dilation: [1, 2], groups: 2 };
-    out.push(case("conv2d", true, vec![x(rng, &[2, 4, 6, 7]), x(rng, &[6, 2, 3, 2]), x(rng, &[6])], |b, i| {
-        vec![b.op(Op::Conv2d { params: conv, bias: true }, &[i[0], i[1], i[2]])]
-    }));
-    let c1 = Conv1dParams { stride: 2, padding: 1, dilation: 1, groups: 1 };
-    out.push(case("conv1d", true, vec![x(rng, &[3, 9]), x(rng, &[4, 3, 3])], |b, i| {
-        vec![b.op(Op::Conv1d { params: c1, bias: false }, &[i[0], i[1]])]
-    }));
+    let conv = Conv2dParams {
+        stride: [2, 1],
+        padding: [1, 2],
+        dilation: [1, 2],
+        groups: 2,
+    };
+    out.push(case(
+        "conv2d",
+        true,
+        vec![x(rng, &[2, 4, 6, 7]), x(rng, &[6, 2, 3, 2]), x(rng, &[6])],
+        |b, i| {
+            vec![b.op(
+                Op::Conv2d {
+                    params: conv,
+                    bias: true,
+                },
+                &[i[0], i[1], i[2]],
+            )]
+        },
+    ));
+    let c1 = Conv1dParams {
+        stride: 2,
+        padding: 1,
+        dilation: 1,
+        groups: 1,
+    };
+    out.push(case(
+        "conv1d",
+        true,
+        vec![x(rng, &[3, 9]), x(rng, &[4, 3, 3])],
+        |b, i| {
+            vec![b.op(
+                Op::Conv1d {
+                    params: c1,
+                    bias: false,
+                },
+                &[i[0], i[1]],
+            )]
+        },
+    ));
     let up = ConvTranspose2dParams {
         stride: [2, 3],
         padding: [1, 0],
@@ -227,9 +351,20 @@ fn cases(rng: &mut Rng, special: bool) -> Vec<Case> {
         dilation: [1, 1],
         groups: 2,
     };
-    out.push(case("conv_transpose2d", true, vec![x(rng, &[1, 4, 3, 3]), x(rng, &[4, 3, 3, 2]), x(rng, &[6])], |b, i| {
-        vec![b.op(Op::ConvTranspose2d { params: up, bias: true }, &[i[0], i[1], i[2]])]
-    }));
+    out.push(case(
+        "conv_transpose2d",
+        true,
+        vec![x(rng, &[1, 4, 3, 3]), x(rng, &[4, 3, 3, 2]), x(rng, &[6])],
+        |b, i| {
+            vec![b.op(
+                Op::ConvTranspose2d {
+                    params: up,
+                    bias: true,
+                },
+                &[i[0], i[1], i[2]],
+            )]
+        },
+    ));
     let maxp = MaxPool2dParams {
         kernel: [3, 2],
         stride: [2, 2],
@@ -245,80 +380,363 @@ fn cases(rng: &mut Rng, special: bool) -> Vec<Case> {
         count_include_pad: false,
         divisor_override: None,
     };
-    out.push(case("pooling", true, vec![x(rng, &[2, 3, 7, 8])], |b, i| {
-        let m = b.op(Op::MaxPool2d { params: maxp }, &[i[0]]);
-        let a = b.op(Op::AvgPool2d { params: avgp }, &[i[0]]);
-        let p = b.op(Op::AvgPool2d { params: AvgPool2dParams::new([2, 3]) }, &[i[0]]);
-        vec![m, a, p, b.op(Op::AdaptiveAvgPool2d { output_size: [3, 5] }, &[i[0]])]
-    }));
+    out.push(case(
+        "pooling",
+        true,
+        vec![x(rng, &[2, 3, 7, 8])],
+        |b, i| {
+            let m = b.op(Op::MaxPool2d { params: maxp }, &[i[0]]);
+            let a = b.op(Op::AvgPool2d { params: avgp }, &[i[0]]);
+            let p = b.op(
+                Op::AvgPool2d {
+                    params: AvgPool2dParams::new([2, 3]),
+                },
+                &[i[0]],
+            );
+            vec![
+                m,
+                a,
+                p,
+                b.op(
+                    Op::AdaptiveAvgPool2d {
+                        output_size: [3, 5],
+                    },
+                    &[i[0]],
+                ),
+            ]
+        },
+    ));
     // Normalization.
-    let stats = |rng: &mut Rng| vec![x(rng, &[2, 4, 3, 3]), x(rng, &[4]), positive(rng, &[4]), x(rng, &[4]), x(rng, &[4])];
+    let stats = |rng: &mut Rng| {
+        vec![
+            x(rng, &[2, 4, 3, 3]),
+            x(rng, &[4]),
+            positive(rng, &[4]),
+            x(rng, &[4]),
+            x(rng, &[4]),
+        ]
+    };
     out.push(case("norms", true, stats(rng), |b, i| {
-        let bn = b.op(Op::BatchNorm { eps: 1e-5, affine: true }, &[i[0], i[1], i[2], i[3], i[4]]);
-        let gn = b.op(Op::GroupNorm { num_groups: 2, eps: 1e-5, affine: true }, &[i[0], i[3], i[4]]);
-        let ln = b.op(Op::LayerNorm { normalized_shape: vec![3, 3], eps: 1e-6, affine: false }, &[i[0]]);
-        let rms = b.op(Op::RmsNorm { normalized_shape: vec![3], eps: None, affine: false }, &[i[0]]);
+        let bn = b.op(
+            Op::BatchNorm {
+                eps: 1e-5,
+                affine: true,
+            },
+            &[i[0], i[1], i[2], i[3], i[4]],
+        );
+        let gn = b.op(
+            Op::GroupNorm {
+                num_groups: 2,
+                eps: 1e-5,
+                affine: true,
+            },
+            &[i[0], i[3], i[4]],
+        );
+        let ln = b.op(
+            Op::LayerNorm {
+                normalized_shape: vec![3, 3],
+                eps: 1e-6,
+                affine: false,
+            },
+            &[i[0]],
+        );
+        let rms = b.op(
+            Op::RmsNorm {
+                normalized_shape: vec![3],
+                eps: None,
+                affine: false,
+            },
+            &[i[0]],
+        );
         vec![bn, gn, ln, rms]
     }));
     // Softmax and attention.
-    out.push(case("softmax", false, vec![x(rng, &[3, 5]), bools(rng, &[1, 5])], |b, i| {
-        let s = b.op(Op::Softmax { axis: 0 }, &[i[0]]);
-        let l = b.op(Op::LogSoftmax { axis: -1 }, &[i[0]]);
-        vec![s, l, b.op(Op::MaskedSoftmax { axis: -1 }, &[i[0], i[1]])]
-    }));
-    out.push(case("attention", false, vec![x(rng, &[2, 3, 4]), x(rng, &[2, 5, 4]), x(rng, &[5, 2]), bools(rng, &[3, 5])], |b, i| {
-        let causal = b.op(Op::ScaledDotProductAttention { mask: AttentionMask::Causal, scale: None }, &[i[0], i[1], i[2]]);
-        let explicit = b.op(Op::ScaledDotProductAttention { mask: AttentionMask::Explicit, scale: Some(0.3) }, &[i[0], i[1], i[2], i[3]]);
-        vec![causal, explicit]
-    }));
+    out.push(case(
+        "softmax",
+        false,
+        vec![x(rng, &[3, 5]), bools(rng, &[1, 5])],
+        |b, i| {
+            let s = b.op(Op::Softmax { axis: 0 }, &[i[0]]);
+            let l = b.op(Op::LogSoftmax { axis: -1 }, &[i[0]]);
+            vec![s, l, b.op(Op::MaskedSoftmax { axis: -1 }, &[i[0], i[1]])]
+        },
+    ));
+    out.push(case(
+        "attention",
+        false,
+        vec![
+            x(rng, &[2, 3, 4]),
+            x(rng, &[2, 5, 4]),
+            x(rng, &[5, 2]),
+            bools(rng, &[3, 5]),
+        ],
+        |b, i| {
+            let causal = b.op(
+                Op::ScaledDotProductAttention {
+                    mask: AttentionMask::Causal,
+                    scale: None,
+                },
+                &[i[0], i[1], i[2]],
+            );
+            let explicit = b.op(
+                Op::ScaledDotProductAttention {
+                    mask: AttentionMask::Explicit,
+                    scale: Some(0.3),
+                },
+                &[i[0], i[1], i[2], i[3]],
+            );
+            vec![causal, explicit]
+        },
+    ));
     // Indexing and masks.
-    out.push(case("index", true, vec![ints(rng, &[2, 3], 5), x(rng, &[5, 4]), ints(rng, &[2, 4], 4)], |b, i| {
-        let e = b.op(Op::Embedding, &[i[0], i[1]]);
-        let g = b.op(Op::Gather { axis: 1 }, &[i[1], i[2]]);
-        let t = b.op(Op::Trilu { upper: false, diagonal: 1 }, &[e]);
-        let u = b.op(Op::Trilu { upper: true, diagonal: -1 }, &[i[0]]);
-        vec![e, g, t, u, b.op(Op::ArgMax { axis: 0, keepdim: false }, &[i[1]])]
-    }));
+    out.push(case(
+        "index",
+        true,
+        vec![
+            ints(rng, &[2, 3], 5),
+            x(rng, &[5, 4]),
+            ints(rng, &[2, 4], 4),
+        ],
+        |b, i| {
+            let e = b.op(Op::Embedding, &[i[0], i[1]]);
+            let g = b.op(Op::Gather { axis: 1 }, &[i[1], i[2]]);
+            let t = b.op(
+                Op::Trilu {
+                    upper: false,
+                    diagonal: 1,
+                },
+                &[e],
+            );
+            let u = b.op(
+                Op::Trilu {
+                    upper: true,
+                    diagonal: -1,
+                },
+                &[i[0]],
+            );
+            vec![
+                e,
+                g,
+                t,
+                u,
+                b.op(
+                    Op::ArgMax {
+                        axis: 0,
+                        keepdim: false,
+                    },
+                    &[i[1]],
+                ),
+            ]
+        },
+    ));
     // Shapes.
-    out.push(case("shape", true, vec![x(rng, &[2, 3, 4]), x(rng, &[2, 2, 4])], |b, i| {
-        let r = b.op(Op::Reshape { shape: vec![4, -1] }, &[i[0]]);
-        let f = b.op(Op::Flatten { start_axis: 0, end_axis: 1 }, &[i[0]]);
-        let p = b.op(Op::Permute { perm: vec![2, 0, 1] }, &[i[0]]);
-        let t = b.op(Op::Transpose { axis0: 0, axis1: -1 }, &[i[0]]);
-        let bc = b.op(Op::BroadcastTo { shape: Shape::from([3, 2, 3, 4]) }, &[i[0]]);
-        let c = b.op(Op::Concat { axis: 1 }, &[i[0], i[1], i[0]]);
-        let tl = b.op(Op::Tile { repeats: vec![2, 1, 3] }, &[i[1]]);
-        let s = b.op(Op::Split { axis: 1, sizes: vec![1, 2], index: 1 }, &[i[0]]);
-        let sl = b.op(Op::Slice { axis: -1, start: -3, end: 100, step: 2 }, &[i[0]]);
-        let pad = b.op(Op::Pad { pads: vec![[1, 0], [2, 1]], value: -2.5 }, &[i[0]]);
-        vec![r, f, p, t, bc, c, tl, s, sl, pad]
-    }));
+    out.push(case(
+        "shape",
+        true,
+        vec![x(rng, &[2, 3, 4]), x(rng, &[2, 2, 4])],
+        |b, i| {
+            let r = b.op(Op::Reshape { shape: vec![4, -1] }, &[i[0]]);
+            let f = b.op(
+                Op::Flatten {
+                    start_axis: 0,
+                    end_axis: 1,
+                },
+                &[i[0]],
+            );
+            let p = b.op(
+                Op::Permute {
+                    perm: vec![2, 0, 1],
+                },
+                &[i[0]],
+            );
+            let t = b.op(
+                Op::Transpose {
+                    axis0: 0,
+                    axis1: -1,
+                },
+                &[i[0]],
+            );
+            let bc = b.op(
+                Op::BroadcastTo {
+                    shape: Shape::from([3, 2, 3, 4]),
+                },
+                &[i[0]],
+            );
+            let c = b.op(Op::Concat { axis: 1 }, &[i[0], i[1], i[0]]);
+            let tl = b.op(
+                Op::Tile {
+                    repeats: vec![2, 1, 3],
+                },
+                &[i[1]],
+            );
+            let s = b.op(
+                Op::Split {
+                    axis: 1,
+                    sizes: vec![1, 2],
+                    index: 1,
+                },
+                &[i[0]],
+            );
+            let sl = b.op(
+                Op::Slice {
+                    axis: -1,
+                    start: -3,
+                    end: 100,
+                    step: 2,
+                },
+                &[i[0]],
+            );
+            let pad = b.op(
+                Op::Pad {
+                    pads: vec![[1, 0], [2, 1]],
+                    value: -2.5,
+                },
+                &[i[0]],
+            );
+            vec![r, f, p, t, bc, c, tl, s, sl, pad]
+        },
+    ));
     // Reductions.
     out.push(case("reduce", true, vec![x(rng, &[3, 40, 2])], |b, i| {
-        let s = b.op(Op::ReduceSum { axes: vec![1], keepdim: false }, &[i[0]]);
-        let a = b.op(Op::ReduceSum { axes: vec![0, 2], keepdim: true }, &[i[0]]);
-        let m = b.op(Op::ReduceMean { axes: vec![-2], keepdim: false }, &[i[0]]);
-        let none = b.op(Op::ReduceSum { axes: vec![], keepdim: false }, &[i[0]]);
-        vec![s, a, m, none, b.op(Op::ReduceMax { axes: vec![1, 0], keepdim: false }, &[i[0]])]
+        let s = b.op(
+            Op::ReduceSum {
+                axes: vec![1],
+                keepdim: false,
+            },
+            &[i[0]],
+        );
+        let a = b.op(
+            Op::ReduceSum {
+                axes: vec![0, 2],
+                keepdim: true,
+            },
+            &[i[0]],
+        );
+        let m = b.op(
+            Op::ReduceMean {
+                axes: vec![-2],
+                keepdim: false,
+            },
+            &[i[0]],
+        );
+        let none = b.op(
+            Op::ReduceSum {
+                axes: vec![],
+                keepdim: false,
+            },
+            &[i[0]],
+        );
+        vec![
+            s,
+            a,
+            m,
+            none,
+            b.op(
+                Op::ReduceMax {
+                    axes: vec![1, 0],
+                    keepdim: false,
+                },
+                &[i[0]],
+            ),
+        ]
     }));
     // Losses.
-    out.push(case("mse_nll", true, vec![x(rng, &[3, 4]), x(rng, &[3, 4]), ints(rng, &[3], 4)], |b, i| {
-        let mse = b.op(Op::MseLoss { reduction: Reduction::Mean }, &[i[0], i[1]]);
-        let each = b.op(Op::MseLoss { reduction: Reduction::None }, &[i[0], i[1]]);
-        vec![mse, each, b.op(Op::NllLoss { reduction: Reduction::Sum }, &[i[0], i[2]])]
-    }));
-    out.push(case("losses", false, vec![x(rng, &[3, 4, 2]), ints(rng, &[3, 2], 4), x(rng, &[3, 4, 2])], |b, i| {
-        let ce = b.op(Op::CrossEntropy { reduction: Reduction::Mean }, &[i[0], i[1]]);
-        let soft = b.op(Op::Softmax { axis: 1 }, &[i[2]]);
-        let cep = b.op(Op::CrossEntropy { reduction: Reduction::None }, &[i[0], soft]);
-        vec![ce, cep, b.op(Op::BceWithLogits { reduction: Reduction::Sum }, &[i[0], i[2]])]
-    }));
+    out.push(case(
+        "mse_nll",
+        true,
+        vec![x(rng, &[3, 4]), x(rng, &[3, 4]), ints(rng, &[3], 4)],
+        |b, i| {
+            let mse = b.op(
+                Op::MseLoss {
+                    reduction: Reduction::Mean,
+                },
+                &[i[0], i[1]],
+            );
+            let each = b.op(
+                Op::MseLoss {
+                    reduction: Reduction::None,
+                },
+                &[i[0], i[1]],
+            );
+            vec![
+                mse,
+                each,
+                b.op(
+                    Op::NllLoss {
+                        reduction: Reduction::Sum,
+                    },
+                    &[i[0], i[2]],
+                ),
+            ]
+        },
+    ));
+    out.push(case(
+        "losses",
+        false,
+        vec![
+            x(rng, &[3, 4, 2]),
+            ints(rng, &[3, 2], 4),
+            x(rng, &[3, 4, 2]),
+        ],
+        |b, i| {
+            let ce = b.op(
+                Op::CrossEntropy {
+                    reduction: Reduction::Mean,
+                },
+                &[i[0], i[1]],
+            );
+            let soft = b.op(Op::Softmax { axis: 1 }, &[i[2]]);
+            let cep = b.op(
+                Op::CrossEntropy {
+                    reduction: Reduction::None,
+                },
+                &[i[0], soft],
+            );
+            vec![
+                ce,
+                cep,
+                b.op(
+                    Op::BceWithLogits {
+                        reduction: Reduction::Sum,
+                    },
+                    &[i[0], i[2]],
+                ),
+            ]
+        },
+    ));
     // Randomness (seeded).
-    out.push(case("random", true, vec![x(rng, &[4, 6]), positive(rng, &[6]).mul_scalar(0.4).unwrap()], |b, i| {
-        let d = b.op(Op::Dropout { p: 0.3, seed: 5 }, &[i[0]]);
-        let u = b.op(Op::RandUniform { shape: Shape::from([3, 2]), dtype: F32, low: -1.0, high: 2.0, seed: 4 }, &[]);
-        vec![d, u, b.op(Op::BernoulliMask { shape: Shape::from([4, 6]), seed: 9 }, &[i[1]])]
-    }));
+    out.push(case(
+        "random",
+        true,
+        vec![
+            x(rng, &[4, 6]),
+            positive(rng, &[6]).mul_scalar(0.4).unwrap(),
+        ],
+        |b, i| {
+            let d = b.op(Op::Dropout { p: 0.3, seed: 5 }, &[i[0]]);
+            let u = b.op(
+                Op::RandUniform {
+                    shape: Shape::from([3, 2]),
+                    dtype: F32,
+                    low: -1.0,
+                    high: 2.0,
+                    seed: 4,
+                },
+                &[],
+            );
+            vec![
+                d,
+                u,
+                b.op(
+                    Op::BernoulliMask {
+                        shape: Shape::from([4, 6]),
+                        seed: 9,
+                    },
+                    &[i[1]],
+                ),
+            ]
+        },
+    ));
     out
 }
 
@@ -380,31 +798,44 @@ fn native_f32_and_ieee32_agree_bit_for_bit_on_every_op() {
                 Ok(bits) => {
                     let d = distance(&native, &bits);
                     let bound = if c.exact { 0 } else { TRANSCENDENTAL_ULPS };
-                    assert!(d <= bound, "{} (specials: {special}): {d} ulps apart", c.name);
+                    assert!(
+                        d <= bound,
+                        "{} (specials: {special}): {d} ulps apart",
+                        c.name
+                    );
                     if !c.exact {
                         println!("{:<24} f32 vs ieee32: {d} ulps", c.name);
                     }
                 }
                 Err(e) => {
                     let msg = e.to_string();
-                    assert!(!c.exact && msg.contains("not available"), "{}: {msg}", c.name);
+                    assert!(
+                        !c.exact && msg.contains("not available"),
+                        "{}: {msg}",
+                        c.name
+                    );
                     pending.push(c.name.clone());
                 }
             }
         }
     }
-    println!("awaiting Ieee32 transcendentals: {pending:?}");
+    println!("not computable in the ieee32 layer (no correctly rounded pow): {pending:?}");
 }
 
 /// `Fp32` gives `Ieee32`'s value wherever it stays on the finite path, in every mode.
 #[test]
 fn fp32_matches_ieee32_on_finite_results() {
     let mut rng = Rng::new(2);
-    for c in cases(&mut rng, false).into_iter().filter(|c| c.exact) {
+    // pow has no correctly rounded form in either soft-float layer.
+    for c in cases(&mut rng, false)
+        .into_iter()
+        .filter(|c| c.name != "pow")
+    {
         for mode in RoundingMode::ALL {
             let soft = Ieee32Layer::new(FpEnv::with_mode(mode));
             let bits = run(&c, &soft).unwrap_or_else(|e| panic!("{}: {e}", c.name));
-            let exact = run(&c, &Fp32Layer::new(mode)).unwrap_or_else(|e| panic!("{}: {e}", c.name));
+            let exact =
+                run(&c, &Fp32Layer::new(mode)).unwrap_or_else(|e| panic!("{}: {e}", c.name));
             let mut finite = 0;
             for (x, y) in exact.iter().zip(&bits) {
                 let (Value::Float(x), Value::Float(y)) = (x, y) else {
@@ -414,12 +845,24 @@ fn fp32_matches_ieee32_on_finite_results() {
                     if let Some(u) = u {
                         let v = f32::from_bits(v.to_bits());
                         let u = f32::from_bits(u.to_ieee().to_bits());
-                        assert!(v.is_finite() && u == v, "{} ({mode}): fp32 {u}, ieee32 {v}", c.name);
+                        assert!(
+                            v.is_finite() && u == v,
+                            "{} ({mode}): fp32 {u}, ieee32 {v}",
+                            c.name
+                        );
                         finite += 1;
                     }
                 }
             }
-            assert!(finite > 0 || c.name == "logical" || c.name.starts_with("cast_bool") || c.name == "compare" || c.name == "i64", "{}: no finite results", c.name);
+            assert!(
+                finite > 0
+                    || c.name == "logical"
+                    || c.name.starts_with("cast_bool")
+                    || c.name == "compare"
+                    || c.name == "i64",
+                "{}: no finite results",
+                c.name
+            );
         }
     }
 }
@@ -447,14 +890,24 @@ fn intervals_enclose_the_point_layers() {
                 continue;
             };
             for ((b, &w), &n) in b.data.iter().zip(&w.data).zip(&n.data) {
-                let b = b.unwrap_or_else(|| panic!("{}: an enclosure without a real value", c.name));
+                // Where f64 leaves the reals (√−1, 1/0, …) the enclosure may say "no real value".
                 if !w.is_finite() {
                     continue;
                 }
-                assert!(b.contains(w), "{}: {b} does not contain the f64 result {w}", c.name);
+                let b =
+                    b.unwrap_or_else(|| panic!("{}: no enclosure of the f64 result {w}", c.name));
+                assert!(
+                    b.contains(w),
+                    "{}: {b} does not contain the f64 result {w}",
+                    c.name
+                );
                 let n = f64::from(n);
                 let slack = 1e-5 * (1.0 + n.abs());
-                assert!(b.lo() - slack <= n && n <= b.hi() + slack, "{}: {b} is far from the f32 result {n}", c.name);
+                assert!(
+                    b.lo() - slack <= n && n <= b.hi() + slack,
+                    "{}: {b} is far from the f32 result {n}",
+                    c.name
+                );
                 width = width.max((b.hi() - b.lo()) / b.lo().abs().max(b.hi().abs()).max(1.0));
             }
         }
@@ -467,7 +920,11 @@ fn intervals_enclose_the_point_layers() {
 fn every_op_bindings(graph: &Graph, rng: &mut Rng) -> (ParamStore, Vec<Tensor>) {
     let params = (graph.parameter_types().unwrap().into_iter())
         .map(|(name, ty)| {
-            let t = if name.ends_with("var") { positive(rng, ty.dims()) } else { data(rng, ty.dims(), false) };
+            let t = if name.ends_with("var") {
+                positive(rng, ty.dims())
+            } else {
+                data(rng, ty.dims(), false)
+            };
             (name.to_string(), t)
         })
         .collect();
@@ -487,8 +944,19 @@ fn every_op_graph_runs_in_every_layer() {
     graph.outputs = (0..graph.nodes.len()).collect();
     let (params, inputs) = every_op_bindings(&graph, &mut Rng::new(4));
     let go = |layer: &dyn Fn() -> Result<usize, strata_ir::IrError>| layer();
-    let f32s = go(&|| interpret(&graph, &params, &inputs, &F32Layer::new(), SEQ).map(|v| v.len())).unwrap();
-    let f64s = go(&|| interpret(&graph, &params, &inputs, &F64Layer::new(), ReduceOrder::default()).map(|v| v.len())).unwrap();
+    let f32s = go(&|| interpret(&graph, &params, &inputs, &F32Layer::new(), SEQ).map(|v| v.len()))
+        .unwrap();
+    let f64s = go(&|| {
+        interpret(
+            &graph,
+            &params,
+            &inputs,
+            &F64Layer::new(),
+            ReduceOrder::default(),
+        )
+        .map(|v| v.len())
+    })
+    .unwrap();
     assert_eq!((f32s, f64s), (graph.nodes.len(), graph.nodes.len()));
     // The soft-float layers stop, naming the node, at the first op they cannot compute.
     for result in [
@@ -501,7 +969,13 @@ fn every_op_graph_runs_in_every_layer() {
             Err(e) => {
                 let msg = e.to_string();
                 println!("{msg}");
-                assert!(msg.starts_with("node %") && (msg.contains("not available") || msg.contains("cannot decide") || msg.contains("no exact value")), "{msg}");
+                assert!(
+                    msg.starts_with("node %")
+                        && (msg.contains("not available")
+                            || msg.contains("cannot decide")
+                            || msg.contains("no exact value")),
+                    "{msg}"
+                );
             }
         }
     }

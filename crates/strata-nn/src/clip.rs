@@ -55,7 +55,10 @@ fn check_float(name: &str, g: &Tensor, context: &str) -> Result<()> {
     } else {
         Err(NnError::invalid(
             context,
-            format!("gradient '{name}' has dtype {}; expected f32 or f64", g.dtype()),
+            format!(
+                "gradient '{name}' has dtype {}; expected f32 or f64",
+                g.dtype()
+            ),
         ))
     }
 }
@@ -189,7 +192,12 @@ mod tests {
 
     fn grads(v: &[(&str, Vec<f64>)]) -> BTreeMap<String, Tensor> {
         v.iter()
-            .map(|(n, x)| (n.to_string(), Tensor::from_vec(x.clone(), [x.len()]).unwrap()))
+            .map(|(n, x)| {
+                (
+                    n.to_string(),
+                    Tensor::from_vec(x.clone(), [x.len()]).unwrap(),
+                )
+            })
             .collect()
     }
 
@@ -207,10 +215,16 @@ mod tests {
     #[test]
     fn small_norms_are_left_alone_and_inf_norm_is_the_max() {
         let mut g = grads(&[("a", vec![0.1, -0.7]), ("b", vec![0.2])]);
-        assert_eq!(clip_grad_norm_(&mut g, 1.0, NormType::Inf, false).unwrap(), 0.7);
+        assert_eq!(
+            clip_grad_norm_(&mut g, 1.0, NormType::Inf, false).unwrap(),
+            0.7
+        );
         assert_eq!(g["a"].to_vec::<f64>().unwrap(), [0.1, -0.7]);
         assert_eq!(g["b"].to_vec::<f64>().unwrap(), [0.2]);
-        assert_eq!(total_norm(&g, NormType::P(1.0), false).unwrap(), 0.1 + 0.7 + 0.2);
+        assert_eq!(
+            total_norm(&g, NormType::P(1.0), false).unwrap(),
+            0.1 + 0.7 + 0.2
+        );
     }
 
     #[test]
@@ -235,7 +249,10 @@ mod tests {
 
     #[test]
     fn integer_gradients_are_an_error_naming_them() {
-        let mut g = BTreeMap::from([("idx".to_string(), Tensor::from_vec(vec![1i64], [1]).unwrap())]);
+        let mut g = BTreeMap::from([(
+            "idx".to_string(),
+            Tensor::from_vec(vec![1i64], [1]).unwrap(),
+        )]);
         let e = clip_grad_norm_(&mut g, 1.0, NormType::Two, false).unwrap_err();
         assert!(e.to_string().contains("'idx'"), "{e}");
         assert!(clip_grad_value_(&mut g, 1.0).is_err());

@@ -100,7 +100,9 @@ pub const DATASETS: &[DatasetSpec] = &[
     DatasetSpec {
         name: "tinyshakespeare",
         // karpathy/char-rnn, the file's origin.
-        mirrors: &["https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/"],
+        mirrors: &[
+            "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/",
+        ],
         files: &[RemoteFile {
             name: "input.txt",
             bytes: 1_115_394,
@@ -116,7 +118,11 @@ pub fn spec(name: &str) -> Result<&'static DatasetSpec> {
             "fetch",
             format!(
                 "unknown dataset '{name}' (known: {})",
-                DATASETS.iter().map(|d| d.name).collect::<Vec<_>>().join(", ")
+                DATASETS
+                    .iter()
+                    .map(|d| d.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         )
     })
@@ -179,7 +185,11 @@ pub fn fetch(
                 spec.name,
                 file.name
             )],
-            None => spec.mirrors.iter().map(|m| format!("{m}{}", file.name)).collect(),
+            None => spec
+                .mirrors
+                .iter()
+                .map(|m| format!("{m}{}", file.name))
+                .collect(),
         };
         let part = dir.join(format!(".{}.part", file.name));
         let mut failures = Vec::new();
@@ -209,7 +219,11 @@ pub fn fetch(
             });
         };
         fs::rename(&part, &dest).map_err(|e| {
-            NnError::file(&dest, "", format!("cannot move {} into place: {e}", part.display()))
+            NnError::file(
+                &dest,
+                "",
+                format!("cannot move {} into place: {e}", part.display()),
+            )
         })?;
         if progress {
             eprintln!("{}: downloaded from {url}, sha256 ok", dest.display());
@@ -285,7 +299,10 @@ fn download(
     let status = response.status().as_u16();
     let resumed = have > 0 && status == 206;
     if !resumed && status != 200 {
-        return Err(NnError::fetch(url, format!("unexpected HTTP status {status}")));
+        return Err(NnError::fetch(
+            url,
+            format!("unexpected HTTP status {status}"),
+        ));
     }
     let mut out = if resumed {
         OpenOptions::new().append(true).open(part)
@@ -311,9 +328,12 @@ fn download(
     let mut reader = response.body_mut().as_reader();
     let mut buf = vec![0u8; 1 << 16];
     loop {
-        let n = reader
-            .read(&mut buf)
-            .map_err(|e| NnError::fetch(url, format!("download interrupted after {written} bytes: {e}")))?;
+        let n = reader.read(&mut buf).map_err(|e| {
+            NnError::fetch(
+                url,
+                format!("download interrupted after {written} bytes: {e}"),
+            )
+        })?;
         if n == 0 {
             break;
         }
@@ -322,7 +342,10 @@ fn download(
             bar.abandon();
             return Err(NnError::fetch(
                 url,
-                format!("the server sent more than the expected {} bytes", file.bytes),
+                format!(
+                    "the server sent more than the expected {} bytes",
+                    file.bytes
+                ),
             ));
         }
         out.write_all(&buf[..n])

@@ -19,5 +19,6 @@ pub mod data;
 mod error;
 pub mod fetch;
 pub mod optim;
+pub mod trust;
 
 pub use error::{NnError, Result};

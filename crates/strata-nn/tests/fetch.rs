@@ -45,8 +45,10 @@ impl Server {
         let log: Log = Arc::default();
         let stop = Arc::new(AtomicBool::new(false));
         let (log2, stop2) = (log.clone(), stop.clone());
-        let corrupt: BTreeMap<String, usize> =
-            corrupt.into_iter().map(|(p, o)| (p.to_string(), o)).collect();
+        let corrupt: BTreeMap<String, usize> = corrupt
+            .into_iter()
+            .map(|(p, o)| (p.to_string(), o))
+            .collect();
         // Bounded: at most 200 connections, and it stops when the test drops the server.
         let thread = std::thread::spawn(move || {
             for stream in listener.incoming().take(200) {
@@ -104,7 +106,11 @@ fn serve(
             }
         }
     }
-    let path = request_line.split_whitespace().nth(1).unwrap_or("/").to_string();
+    let path = request_line
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("/")
+        .to_string();
     log.lock().unwrap().push((path.clone(), range.clone()));
     let mut out = stream;
     let rel = path.trim_start_matches('/');
@@ -114,7 +120,9 @@ fn serve(
         std::fs::read(root.join(rel)).ok()
     };
     let Some(mut body) = body else {
-        return out.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        return out.write_all(
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        );
     };
     if let Some(&offset) = corrupt.get(&path) {
         body[offset] ^= 0x01;
@@ -246,7 +254,10 @@ fn a_bad_partial_download_is_redone_from_scratch() {
     // A stale file at the destination with the wrong content is replaced too.
     std::fs::write(dir.join("input.txt"), b"stale").unwrap();
     let got = fetch("tinyshakespeare", &dest, Some(&server.base), false).unwrap();
-    assert!(same_file(&got[0].path, &data.join("tinyshakespeare/input.txt")));
+    assert!(same_file(
+        &got[0].path,
+        &data.join("tinyshakespeare/input.txt")
+    ));
     let ranges: Vec<Option<String>> = server.requests().into_iter().map(|r| r.1).collect();
     assert_eq!(ranges, [Some("bytes=1000-".to_string()), None]);
     std::fs::remove_dir_all(&dest).unwrap();
@@ -260,9 +271,17 @@ fn missing_files_and_unknown_datasets_are_clear_errors() {
     let err = fetch("tinyshakespeare", &dest, Some(&server.base), false)
         .unwrap_err()
         .to_string();
-    assert!(err.contains("404") && err.contains("/tinyshakespeare/input.txt"), "{err}");
-    let err = fetch("cifar10", &dest, None, false).unwrap_err().to_string();
-    assert!(err.contains("unknown dataset 'cifar10'") && err.contains("mnist"), "{err}");
+    assert!(
+        err.contains("404") && err.contains("/tinyshakespeare/input.txt"),
+        "{err}"
+    );
+    let err = fetch("cifar10", &dest, None, false)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("unknown dataset 'cifar10'") && err.contains("mnist"),
+        "{err}"
+    );
     std::fs::remove_dir_all(&dest).unwrap();
     std::fs::remove_dir_all(&empty).unwrap();
 }

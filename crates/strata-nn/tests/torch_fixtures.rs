@@ -62,11 +62,15 @@ fn tensor(values: &Value, shape: &[usize], dtype: DType) -> Tensor {
     let s = strs(values);
     match dtype {
         DType::F32 => Tensor::from_vec(
-            s.iter().map(|x| x.parse::<f32>().unwrap()).collect::<Vec<_>>(),
+            s.iter()
+                .map(|x| x.parse::<f32>().unwrap())
+                .collect::<Vec<_>>(),
             shape.to_vec(),
         ),
         _ => Tensor::from_vec(
-            s.iter().map(|x| x.parse::<f64>().unwrap()).collect::<Vec<_>>(),
+            s.iter()
+                .map(|x| x.parse::<f64>().unwrap())
+                .collect::<Vec<_>>(),
             shape.to_vec(),
         ),
     }
@@ -233,7 +237,8 @@ fn build_scheduler(opt: &mut dyn Optimizer, spec: &Value) -> Box<dyn LrScheduler
                 opt,
                 f("start_factor", 1.0 / 3.0),
                 f("end_factor", 1.0),
-                spec.get("total_iters").map_or(5, |v| v.as_u64().unwrap() as usize),
+                spec.get("total_iters")
+                    .map_or(5, |v| v.as_u64().unwrap() as usize),
             )
             .unwrap(),
         ),
@@ -357,10 +362,21 @@ fn optimizers_match_pytorch_bit_for_bit() {
                 if dtype == DType::F32 {
                     let d = ulps(p, &want);
                     // One MKL square-root ulp, doubled at most by the centered form's cancellation.
-                    assert!(d <= 2, "{name}: {n} is {d} ulp from stock PyTorch after one step");
+                    assert!(
+                        d <= 2,
+                        "{name}: {n} is {d} ulp from stock PyTorch after one step"
+                    );
                 } else {
-                    for (a, b) in p.to_vec::<f64>().unwrap().iter().zip(want.to_vec::<f64>().unwrap()) {
-                        assert!((a - b).abs() <= 1e-12 * b.abs(), "{name}: {n}: {a} vs stock {b}");
+                    for (a, b) in p
+                        .to_vec::<f64>()
+                        .unwrap()
+                        .iter()
+                        .zip(want.to_vec::<f64>().unwrap())
+                    {
+                        assert!(
+                            (a - b).abs() <= 1e-12 * b.abs(),
+                            "{name}: {n}: {a} vs stock {b}"
+                        );
                     }
                 }
             }
@@ -378,9 +394,17 @@ fn optimizers_match_pytorch_bit_for_bit() {
             if let Some(s) = v.as_str() {
                 let w: f64 = s.parse().unwrap();
                 assert_eq!(got.dtype(), DType::F64, "{name}: {k}");
-                assert_eq!(got.item::<f64>().unwrap().to_bits(), w.to_bits(), "{name}: {k}");
+                assert_eq!(
+                    got.item::<f64>().unwrap().to_bits(),
+                    w.to_bits(),
+                    "{name}: {k}"
+                );
             } else {
-                let wt = tensor(&v["values"], &dims(&v["shape"]), dtype_of(v["dtype"].as_str().unwrap()));
+                let wt = tensor(
+                    &v["values"],
+                    &dims(&v["shape"]),
+                    dtype_of(v["dtype"].as_str().unwrap()),
+                );
                 let d = ulps(got, &wt);
                 if d > 0 {
                     failures.push(format!("{name}: state {k} differs by {d} ulp"));
@@ -388,7 +412,12 @@ fn optimizers_match_pytorch_bit_for_bit() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -429,7 +458,10 @@ fn optimizer_state_round_trip_resumes_exactly() {
     let mut second = build_optimizer("Adam", &case["kwargs"], &Value::Null);
     second.load_state_dict(&saved).unwrap();
     let restored = second.state_dict();
-    assert_eq!(restored.keys().collect::<Vec<_>>(), saved.keys().collect::<Vec<_>>());
+    assert_eq!(
+        restored.keys().collect::<Vec<_>>(),
+        saved.keys().collect::<Vec<_>>()
+    );
     for (k, v) in &saved {
         assert_eq!(restored[k].dtype(), v.dtype(), "{k}");
         assert_eq!(ulps(&restored[k], v), 0, "{k}");
@@ -471,7 +503,11 @@ fn schedulers_match_pytorch_bit_for_bit() {
             let got = sched.last_lr();
             assert_eq!(got.len(), want.len(), "{name} step {i}");
             for (g, w) in got.iter().zip(&want) {
-                assert_eq!(g.to_bits(), w.to_bits(), "{name} step {i}: {g} vs PyTorch {w}");
+                assert_eq!(
+                    g.to_bits(),
+                    w.to_bits(),
+                    "{name} step {i}: {g} vs PyTorch {w}"
+                );
             }
             assert_eq!(opt.lrs(), got, "{name} step {i}: the optimizer's rates");
             for (grp, m) in opt.param_groups().iter().zip(mom.as_array().unwrap()) {
@@ -573,16 +609,18 @@ fn clipping_matches_pytorch() {
                 v if v.as_f64() == Some(2.0) => NormType::Two,
                 v => NormType::P(v.as_f64().unwrap()),
             };
-            let total =
-                clip_grad_norm_(&mut grads, num(kw, "max_norm").unwrap(), norm_type, false)
-                    .unwrap();
+            let total = clip_grad_norm_(&mut grads, num(kw, "max_norm").unwrap(), norm_type, false)
+                .unwrap();
             let want: f64 = case["total_norm"].as_str().unwrap().parse().unwrap();
             let tol = if dtype == DType::F32 {
                 2.0 * f64::from(f32::EPSILON) * want
             } else {
                 1e-12 * want
             };
-            assert!((total - want).abs() <= tol, "{name}: total norm {total} vs PyTorch {want}");
+            assert!(
+                (total - want).abs() <= tol,
+                "{name}: total norm {total} vs PyTorch {want}"
+            );
         }
         let max_ulps = if dtype == DType::F32 { 2 } else { 16 };
         for (n, g) in &grads {

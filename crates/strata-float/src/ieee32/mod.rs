@@ -23,6 +23,7 @@ mod round;
 mod transcendental;
 
 pub use decimal::{ParseFloatError, ShortestDecimal};
+pub use transcendental::slow_path_calls;
 
 use crate::env::{Flagged, Flags, FpEnv, NanPolicy};
 use std::fmt;

@@ -51,6 +51,9 @@ pub(crate) trait Level {
     fn reduce_two_pi(&self, m: u64, e: i32) -> Iv<Self::V>;
 }
 
+/// erf(c) and the Taylor coefficients b_1, b_2, … at a center c.
+pub(crate) type ErfCenter<V> = (Iv<V>, Vec<Iv<V>>);
+
 /// Per-level constants: enclosures, series coefficients and their remainder bounds.
 #[derive(Clone, Debug)]
 pub(crate) struct Consts<V> {
@@ -71,20 +74,23 @@ pub(crate) struct Consts<V> {
     /// Terms of the same series for |t| ≤ 2^-20, rest bound 2·2^(-20N).
     pub logt_terms: usize,
     pub logt_rem: V,
-    /// 1/(n+1) for the two series above.
-    pub inv_int: Vec<Iv<V>>,
+    /// (−1)^n/(n+1) for the two series above.
+    pub log_coeffs: Vec<Iv<V>>,
     /// sin: Σ (−1)^n r^(2n)/(2n+1)! for |r| ≤ 1, rest ≤ 1/(2N+1)!; cos: rest ≤ 1/(2N)!.
     pub sin_terms: usize,
     pub sin_rem: V,
     pub cos_terms: usize,
     pub cos_rem: V,
+    /// (−1)^n/(2n+1)! and (−1)^n/(2n)!.
+    pub sin_coeffs: Vec<Iv<V>>,
+    pub cos_coeffs: Vec<Iv<V>>,
     /// erf Taylor: (−1)^n/(n!(2n+1)) for |x| < 1, rest ≤ 1/(N!(2N+1)).
     pub erf_taylor: Vec<Iv<V>>,
     pub erf_taylor_rem: V,
     /// erf on [1, 4.5): Taylor expansions at the centers c_i = 1 + i/8 (i = 0..=28), used for
     /// |x − c_i| ≤ 1/16: erf(c_i) and b_n = (2/√π)e^(−c²)(−1)^(n−1)H_(n−1)(c)/n!, n = 1..N, and
     /// the bound on the rest (see `erf_centers`).
-    pub erf_centers: Vec<(Iv<V>, Vec<Iv<V>>)>,
+    pub erf_centers: Vec<ErfCenter<V>>,
     pub erf_center_rem: V,
 }
 
@@ -104,7 +110,7 @@ fn arctan_inv(n: u64, q: u32, hyperbolic: bool) -> (BigInt, BigInt) {
         } else {
             sum += term;
         }
-        power = power / &n2;
+        power /= &n2;
         k += 1;
     }
     // Each truncated division errs by less than one unit (two per term), and the omitted tail
@@ -194,9 +200,8 @@ fn big_consts(p: u32) -> Consts<BigInt> {
         series_length(p, |n| (BigInt::from(2), BigInt::one() << (20 * n) as usize));
     let (sin_terms, sin_rem) = series_length(p, |n| (BigInt::one(), factorial(2 * n + 1)));
     let (cos_terms, cos_rem) = series_length(p, |n| (BigInt::one(), factorial(2 * n)));
-    let (erf_taylor_terms, erf_taylor_rem) = series_length(p, |n| {
-        (BigInt::one(), factorial(n) * (2 * n + 1))
-    });
+    let (erf_taylor_terms, erf_taylor_rem) =
+        series_length(p, |n| (BigInt::one(), factorial(n) * (2 * n + 1)));
     let (erf_centers, erf_center_rem) = erf_centers(p);
     let max_fact = exp_terms
         .max(s_terms + 2)
@@ -207,8 +212,24 @@ fn big_consts(p: u32) -> Consts<BigInt> {
     let inv_fact = (0..max_fact as u64)
         .map(|n| rat(&one, &factorial(n)))
         .collect();
-    let inv_int = (0..log1p_terms.max(logt_terms) as u64 + 1)
-        .map(|n| rat(&one, &BigInt::from(n + 1)))
+    let signed = |c: Iv<BigInt>, negative: bool| {
+        if negative {
+            Iv {
+                lo: -c.hi,
+                hi: -c.lo,
+            }
+        } else {
+            c
+        }
+    };
+    let log_coeffs = (0..log1p_terms.max(logt_terms) as u64 + 1)
+        .map(|n| signed(rat(&one, &BigInt::from(n + 1)), n % 2 == 1))
+        .collect();
+    let sin_coeffs = (0..sin_terms as u64)
+        .map(|n| signed(rat(&one, &factorial(2 * n + 1)), n % 2 == 1))
+        .collect();
+    let cos_coeffs = (0..cos_terms as u64)
+        .map(|n| signed(rat(&one, &factorial(2 * n)), n % 2 == 1))
         .collect();
     let erf_taylor = (0..erf_taylor_terms as u64)
         .map(|n| {
@@ -236,11 +257,13 @@ fn big_consts(p: u32) -> Consts<BigInt> {
         log1p_rem,
         logt_terms,
         logt_rem,
-        inv_int,
+        log_coeffs,
         sin_terms,
         sin_rem,
         cos_terms,
         cos_rem,
+        sin_coeffs,
+        cos_coeffs,
         erf_taylor,
         erf_taylor_rem,
         erf_centers,
@@ -269,19 +292,20 @@ fn big_mul(a: &BigIv, b: &BigIv, bits: u32) -> BigIv {
 /// The rest after N terms, for |h| ≤ 1/16, is at most |erf^(N)(ξ)|·|h|^N/N! ≤
 /// 1.25·√(2^(N−1)(N−1)!)/(16^N·N!) by Cramér's inequality |H_n(x)| ≤ 1.0865·√(2^n n!)·e^(x²/2)
 /// (and (2/√π)·1.0865 < 1.25).
-fn erf_centers(p: u32) -> (Vec<(Iv<BigInt>, Vec<Iv<BigInt>>)>, BigInt) {
+fn erf_centers(p: u32) -> (Vec<ErfCenter<BigInt>>, BigInt) {
     let w = p + 96;
     let unit = BigInt::one() << w as usize;
     let [_, _, tsp] = base_constants(w);
     // N: 25·2^(N−1)(N−1)!·2^(2p+8) < 16·256^N·(N!)²  ⇔  rest < 2^-(p+4).
     let mut terms = 1u64;
-    while BigInt::from(25) * (BigInt::one() << (terms - 1) as usize) * factorial(terms - 1)
+    while (BigInt::from(25) * (BigInt::one() << (terms - 1) as usize) * factorial(terms - 1))
         << (2 * p as usize + 8)
         >= BigInt::from(16) * BigInt::from(256).pow(terms as u32) * factorial(terms).pow(2)
     {
         terms += 1;
     }
-    let rest_num = BigInt::from(25) * (BigInt::one() << (terms - 1) as usize) * factorial(terms - 1);
+    let rest_num =
+        BigInt::from(25) * (BigInt::one() << (terms - 1) as usize) * factorial(terms - 1);
     let rest_den = BigInt::from(16) * BigInt::from(256).pow(terms as u32) * factorial(terms).pow(2);
     // rest ≤ √(rest_num/rest_den); an upper bound at P bits from the integer square root.
     let rest = (&(&rest_num << (2 * p as usize)) / &rest_den + 1u32).sqrt() + 1u32;
@@ -323,7 +347,10 @@ fn erf_centers(p: u32) -> (Vec<(Iv<BigInt>, Vec<Iv<BigInt>>)>, BigInt) {
             // e^(−c²) = 1/e^(c²).
             let unit2 = BigInt::one() << (2 * w as usize);
             let inv_exp = (&unit2 / &exp_c2.1, -((-&unit2).div_floor(&exp_c2.0)));
-            let c_iv = (BigInt::from(a) << (w as usize - 3), BigInt::from(a) << (w as usize - 3));
+            let c_iv = (
+                BigInt::from(a) << (w as usize - 3),
+                BigInt::from(a) << (w as usize - 3),
+            );
             let value = big_mul(&big_mul(&tsp, &c_iv, w), &sum, w);
             let scale = big_mul(&tsp, &inv_exp, w);
             // b_n = scale·(−1)^(n−1)·G_(n−1)/(8^(n−1)·n!).
@@ -409,7 +436,9 @@ impl Fast {
             log1p_rem: to_i64(&big.log1p_rem),
             logt_terms: big.logt_terms,
             logt_rem: to_i64(&big.logt_rem),
-            inv_int: ivs(&big.inv_int),
+            log_coeffs: ivs(&big.log_coeffs),
+            sin_coeffs: ivs(&big.sin_coeffs),
+            cos_coeffs: ivs(&big.cos_coeffs),
             sin_terms: big.sin_terms,
             sin_rem: to_i64(&big.sin_rem),
             cos_terms: big.cos_terms,
@@ -509,7 +538,11 @@ impl Level for Fast {
             return a << (-s);
         }
         if s >= 63 {
-            return if up { (*a > 0) as i64 } else { -((*a < 0) as i64) };
+            return if up {
+                (*a > 0) as i64
+            } else {
+                -((*a < 0) as i64)
+            };
         }
         if up {
             -((-a) >> s)
@@ -549,7 +582,14 @@ impl Level for Fast {
             let v = (m as u128) << (REDUCE_P as i32 + e);
             (v, v)
         };
-        let q = lo / self.two_pi.1;
+        // q = ⌊lo/2π_hi⌋ from a binary64 estimate (off by at most one, then corrected).
+        let mut q = (lo as f64 / self.two_pi.1 as f64) as u128;
+        while q * self.two_pi.1 > lo {
+            q -= 1;
+        }
+        while (q + 1) * self.two_pi.1 <= lo {
+            q += 1;
+        }
         let y_lo = lo - q * self.two_pi.1;
         let y_hi = hi - q * self.two_pi.0;
         let s = REDUCE_P - FAST_P;
@@ -606,7 +646,10 @@ impl Level for Big {
         let m = BigInt::from(m);
         if s >= 0 {
             let v = m << s as usize;
-            return Iv { lo: v.clone(), hi: v };
+            return Iv {
+                lo: v.clone(),
+                hi: v,
+            };
         }
         Iv {
             lo: floor_shift_big(&m, -s),

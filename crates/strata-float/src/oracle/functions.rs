@@ -22,7 +22,9 @@ pub(crate) enum Found<V> {
     /// 0 < f(x) < 2^-151.
     TinyPositive,
     /// |f(x)| ≥ 2^128.
-    Overflow { neg: bool },
+    Overflow {
+        neg: bool,
+    },
 }
 
 /// A finite nonzero input: |x| = 2^k·Y with Y = m·2^-23 in [1, 2) (m normalized to 24 bits),
@@ -44,7 +46,10 @@ impl Arg {
         let (raw_m, raw_e) = if field == 0 {
             ((abs_bits & 0x7f_ffff) as u64, -149)
         } else {
-            (((abs_bits & 0x7f_ffff) | 0x80_0000) as u64, field as i32 - 150)
+            (
+                ((abs_bits & 0x7f_ffff) | 0x80_0000) as u64,
+                field as i32 - 150,
+            )
         };
         let shift = raw_m.leading_zeros() as i64 - 40;
         Arg {
@@ -75,7 +80,10 @@ const ONE_TEN: u32 = 0x42dc_0000;
 // Interval helpers.
 
 fn point<V: Clone>(v: V) -> Iv<V> {
-    Iv { lo: v.clone(), hi: v }
+    Iv {
+        lo: v.clone(),
+        hi: v,
+    }
 }
 
 fn add<L: Level>(l: &L, a: &Iv<L::V>, b: &Iv<L::V>) -> Iv<L::V> {
@@ -138,7 +146,12 @@ fn mul<L: Level>(l: &L, a: &Iv<L::V>, b: &Iv<L::V>) -> Iv<L::V> {
     if !l.is_negative(&a.lo) {
         return mul_by_nonneg(l, b, a);
     }
-    let corners = [(&a.lo, &b.lo), (&a.lo, &b.hi), (&a.hi, &b.lo), (&a.hi, &b.hi)];
+    let corners = [
+        (&a.lo, &b.lo),
+        (&a.lo, &b.hi),
+        (&a.hi, &b.lo),
+        (&a.hi, &b.hi),
+    ];
     let lo = corners
         .iter()
         .map(|(x, y)| l.mul(x, y, false))
@@ -279,10 +292,7 @@ fn s_series<L: Level>(l: &L, z: &Iv<L::V>, z_nonneg: bool) -> Iv<L::V> {
 /// Σ (−1)^n t^n/(n+1) for |t| within the series' bound (log1p(t)/t).
 fn log1p_over_t<L: Level>(l: &L, t: &Iv<L::V>, terms: usize, rem: &L::V) -> Iv<L::V> {
     let c = l.consts();
-    let coeffs: Vec<Iv<L::V>> = (0..terms)
-        .map(|n| negated(l, &c.inv_int[n], n % 2 == 1))
-        .collect();
-    widen(l, &horner(l, t, &coeffs, false), rem)
+    widen(l, &horner(l, t, &c.log_coeffs[..terms], false), rem)
 }
 
 /// ln(2^j·u) for u > 0 (a signed interval). u is brought into [1, 2), then to [0.75, 1.5]; with
@@ -458,7 +468,12 @@ pub(crate) fn enclose<L: Level>(l: &L, f: Function, x: Arg) -> Option<Found<L::V
                 sub(l, &int(l, 1), &abs_x())
             } else if x.k >= 1 {
                 // 1 + x = 2^k·(Y + 2^-k).
-                return signed(l, false, 0, log_scaled(l, x.k, add(l, &y, &l.dyadic(1, -x.k)))?);
+                return signed(
+                    l,
+                    false,
+                    0,
+                    log_scaled(l, x.k, add(l, &y, &l.dyadic(1, -x.k)))?,
+                );
             } else {
                 add(l, &int(l, 1), &abs_x())
             };
@@ -530,7 +545,11 @@ pub(crate) fn enclose<L: Level>(l: &L, f: Function, x: Arg) -> Option<Found<L::V
             let i = ((l.to_f64(&ax.lo) - 1.0) * 8.0).round().clamp(0.0, 28.0) as i64;
             let h = sub(l, &ax, &l.dyadic(8 + i, -3));
             let (value, coeffs) = &c.erf_centers[i as usize];
-            let series = widen(l, &mul(l, &h, &horner(l, &h, coeffs, false)), &c.erf_center_rem);
+            let series = widen(
+                l,
+                &mul(l, &h, &horner(l, &h, coeffs, false)),
+                &c.erf_center_rem,
+            );
             closed(x.neg, 0, add(l, value, &series))
         }
         Function::Sin | Function::Cos => {
@@ -545,13 +564,10 @@ pub(crate) fn enclose<L: Level>(l: &L, f: Function, x: Arg) -> Option<Found<L::V
                     beside(l, false, 0, one(), 27, false)
                 };
             }
-            let sin_coeffs = |n: usize| negated(l, &c.inv_fact[2 * n + 1], n % 2 == 1);
-            let cos_coeffs = |n: usize| negated(l, &c.inv_fact[2 * n], n % 2 == 1);
-            let sin_c: Vec<_> = (0..c.sin_terms).map(sin_coeffs).collect();
-            let cos_c: Vec<_> = (0..c.cos_terms).map(cos_coeffs).collect();
             // sin r = r·Σ(−1)^n r^(2n)/(2n+1)!, cos r = Σ(−1)^n r^(2n)/(2n)!, |r| ≤ 1.
-            let sin_over = |r2: &Iv<L::V>| widen(l, &horner(l, r2, &sin_c, true), &c.sin_rem);
-            let cos_of = |r2: &Iv<L::V>| widen(l, &horner(l, r2, &cos_c, true), &c.cos_rem);
+            let sin_over =
+                |r2: &Iv<L::V>| widen(l, &horner(l, r2, &c.sin_coeffs, true), &c.sin_rem);
+            let cos_of = |r2: &Iv<L::V>| widen(l, &horner(l, r2, &c.cos_coeffs, true), &c.cos_rem);
             if a < ONE {
                 let ax = abs_x();
                 let x2 = mul_pos(l, &ax, &ax);
@@ -569,14 +585,17 @@ pub(crate) fn enclose<L: Level>(l: &L, f: Function, x: Arg) -> Option<Found<L::V
             };
             let r = sub(l, &reduced, &q_half_pi);
             let r2 = square(l, &r);
-            let sin_r = mul(l, &r, &sin_over(&r2));
-            let cos_r = cos_of(&r2);
             let quadrant = q.rem_euclid(4);
+            // Only the one of sin r, cos r that the quadrant needs.
+            let use_sin = matches!((is_sin, quadrant), (true, 0 | 2) | (false, 1 | 3));
+            let v = if use_sin {
+                mul(l, &r, &sin_over(&r2))
+            } else {
+                cos_of(&r2)
+            };
             let v = match (is_sin, quadrant) {
-                (true, 0) | (false, 3) => sin_r,
-                (true, 1) | (false, 0) => cos_r,
-                (true, 2) | (false, 1) => neg(l, &sin_r),
-                _ => neg(l, &cos_r),
+                (true, 0 | 1) | (false, 0 | 3) => v,
+                _ => neg(l, &v),
             };
             signed(l, is_sin && x.neg, 0, v)
         }

@@ -335,23 +335,33 @@ pub fn deciding_level(f: Function, x: u32) -> Option<usize> {
         .map(|i| i + 1)
 }
 
-/// Debug: the enclosure at the fast level as f64 values.
-#[doc(hidden)]
-pub fn debug_fast(f: Function, x: u32) -> String {
-    let l = FAST.get_or_init(Fast::new);
-    match enclose(l, f, Arg::new(x)) {
-        None => "none".into(),
-        Some(Found::Encl(e)) => format!(
-            "k={} lo={:e} hi={:e} width={:e} open={},{} neg={}",
-            e.k,
-            l.to_f64(&e.lo),
-            l.to_f64(&e.hi),
-            l.to_f64(&(e.hi - e.lo)),
-            e.lo_open,
-            e.hi_open,
-            e.neg
-        ),
-        Some(_) => "far".into(),
+/// An enclosure [lo, hi] of the exact f(x) as rationals, from the big level with 192 fraction
+/// bits (width about 2^-180 relative): for measuring binary64 functions, whose errors the binary32
+/// roundings in [`Decision`] cannot resolve. `None` for specials, results far outside the
+/// binary32 range, and inputs this level does not enclose.
+pub fn enclosure(
+    f: Function,
+    x: u32,
+) -> Option<(num_rational::BigRational, num_rational::BigRational)> {
+    use num_bigint::BigInt;
+    use num_rational::BigRational;
+    if special(f, x).is_some() {
+        return None;
     }
+    let level = BIG[0].get_or_init(|| Big::new(BIG_PRECISIONS[0]));
+    let Found::Encl(e) = enclose(level, f, Arg::new(x))? else {
+        return None;
+    };
+    let scale = |v: &BigInt| {
+        let exp = e.k - level.prec() as i64;
+        let r = BigRational::from_integer(v.clone());
+        let p = BigRational::from_integer(BigInt::from(1) << exp.unsigned_abs() as usize);
+        if exp >= 0 {
+            r * p
+        } else {
+            r / p
+        }
+    };
+    let (lo, hi) = (scale(&e.lo), scale(&e.hi));
+    Some(if e.neg { (-hi, -lo) } else { (lo, hi) })
 }
-

@@ -33,9 +33,9 @@ mod tensor;
 mod wire;
 
 pub use proto::{
-    attribute_type, AttributeProto, DimValue, Dimension, ElemTypeProto, GraphProto,
-    MapTypeProto, ModelProto, NodeProto, OperatorSetIdProto, Segment, StringStringEntryProto,
-    TensorProto, TensorShapeProto, TensorTypeProto, TypeProto, TypeValue, ValueInfoProto,
+    attribute_type, AttributeProto, DimValue, Dimension, ElemTypeProto, GraphProto, MapTypeProto,
+    ModelProto, NodeProto, OperatorSetIdProto, Segment, StringStringEntryProto, TensorProto,
+    TensorShapeProto, TensorTypeProto, TypeProto, TypeValue, ValueInfoProto,
 };
 pub use tensor::{data_type, proto_dtype, tensor_from_proto, tensor_to_proto};
 pub use wire::{UnknownField, WireValue, MAX_DEPTH};
@@ -82,7 +82,9 @@ pub fn read_onnx(path: impl AsRef<Path>) -> Result<ModelProto, IoError> {
 /// Reads a serialized `TensorProto` file (the `.pb` inputs and outputs of ONNX's test data).
 pub fn read_onnx_tensor(path: impl AsRef<Path>) -> Result<TensorProto, IoError> {
     let path = path.as_ref();
-    crate::mmap::with_mapped_file(path, |bytes| TensorProto::decode(bytes, &display_name(path)))
+    crate::mmap::with_mapped_file(path, |bytes| {
+        TensorProto::decode(bytes, &display_name(path))
+    })
 }
 
 /// Writes `model` to `path`, atomically.

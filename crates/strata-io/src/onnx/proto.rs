@@ -121,9 +121,11 @@ pub struct AttributeProto {
     pub doc_string: String,
     /// One of [`attribute_type`].
     pub r#type: i32,
-    pub f: f32,
-    pub i: i64,
-    pub s: Vec<u8>,
+    /// `f`, `i` and `s` keep their presence: writers such as `onnx.helper` and PyTorch state
+    /// a zero value explicitly, and re-encoding writes it back.
+    pub f: Option<f32>,
+    pub i: Option<i64>,
+    pub s: Option<Vec<u8>>,
     pub t: Option<TensorProto>,
     pub g: Option<GraphProto>,
     pub tp: Option<TypeProto>,
@@ -268,7 +270,12 @@ impl Proto for ModelProto {
             4 => self.domain = d.string(f, "domain")?,
             5 => self.model_version = d.int64(f, "model_version")?,
             6 => self.doc_string = d.string(f, "doc_string")?,
-            7 => d.message(f, "graph", None, self.graph.get_or_insert_with(Default::default))?,
+            7 => d.message(
+                f,
+                "graph",
+                None,
+                self.graph.get_or_insert_with(Default::default),
+            )?,
             8 => d.push(f, "opset_import", &mut self.opset_import)?,
             14 => d.push(f, "metadata_props", &mut self.metadata_props)?,
             _ => self.unknown.push(d.unknown(f)),
@@ -390,9 +397,9 @@ impl Proto for AttributeProto {
     fn merge_field(&mut self, d: &mut Decoder, f: Field) -> Result<(), IoError> {
         match f.number {
             1 => self.name = d.string(f, "name")?,
-            2 => self.f = d.float(f, "f")?,
-            3 => self.i = d.int64(f, "i")?,
-            4 => self.s = d.bytes(f, "s")?,
+            2 => self.f = Some(d.float(f, "f")?),
+            3 => self.i = Some(d.int64(f, "i")?),
+            4 => self.s = Some(d.bytes(f, "s")?),
             5 => d.message(f, "t", None, self.t.get_or_insert_with(Default::default))?,
             6 => d.message(f, "g", None, self.g.get_or_insert_with(Default::default))?,
             7 => d.fixeds(f, "floats", &mut self.floats, f32::from_le_bytes)?,
@@ -411,9 +418,15 @@ impl Proto for AttributeProto {
     }
     fn encode_fields(&self, e: &mut Encoder) {
         e.string(1, &self.name);
-        e.float(2, self.f);
-        e.int64(3, self.i);
-        e.bytes(4, &self.s);
+        if let Some(v) = self.f {
+            e.float_always(2, v);
+        }
+        if let Some(v) = self.i {
+            e.int64_always(3, v);
+        }
+        if let Some(v) = &self.s {
+            e.bytes_always(4, v);
+        }
         if let Some(t) = &self.t {
             e.message(5, t);
         }
@@ -441,7 +454,12 @@ impl Proto for ValueInfoProto {
     fn merge_field(&mut self, d: &mut Decoder, f: Field) -> Result<(), IoError> {
         match f.number {
             1 => self.name = d.string(f, "name")?,
-            2 => d.message(f, "type", None, self.r#type.get_or_insert_with(Default::default))?,
+            2 => d.message(
+                f,
+                "type",
+                None,
+                self.r#type.get_or_insert_with(Default::default),
+            )?,
             3 => self.doc_string = d.string(f, "doc_string")?,
             4 => d.push(f, "metadata_props", &mut self.metadata_props)?,
             _ => self.unknown.push(d.unknown(f)),
@@ -478,7 +496,11 @@ impl Proto for TypeProto {
             1 => case!(Tensor, "tensor_type", TensorTypeProto::default()),
             4 => case!(Sequence, "sequence_type", Box::default()),
             5 => case!(Map, "map_type", Box::default()),
-            8 => case!(SparseTensor, "sparse_tensor_type", TensorTypeProto::default()),
+            8 => case!(
+                SparseTensor,
+                "sparse_tensor_type",
+                TensorTypeProto::default()
+            ),
             9 => case!(Optional, "optional_type", Box::default()),
             6 => self.denotation = d.string(f, "denotation")?,
             _ => self.unknown.push(d.unknown(f)),
@@ -507,7 +529,12 @@ impl Proto for TensorTypeProto {
     fn merge_field(&mut self, d: &mut Decoder, f: Field) -> Result<(), IoError> {
         match f.number {
             1 => self.elem_type = d.int32(f, "elem_type")?,
-            2 => d.message(f, "shape", None, self.shape.get_or_insert_with(Default::default))?,
+            2 => d.message(
+                f,
+                "shape",
+                None,
+                self.shape.get_or_insert_with(Default::default),
+            )?,
             _ => self.unknown.push(d.unknown(f)),
         }
         Ok(())
@@ -525,7 +552,12 @@ impl Proto for ElemTypeProto {
     const NAME: &'static str = "TypeProto.Sequence";
     fn merge_field(&mut self, d: &mut Decoder, f: Field) -> Result<(), IoError> {
         match f.number {
-            1 => d.message(f, "elem_type", None, self.elem_type.get_or_insert_with(Default::default))?,
+            1 => d.message(
+                f,
+                "elem_type",
+                None,
+                self.elem_type.get_or_insert_with(Default::default),
+            )?,
             _ => self.unknown.push(d.unknown(f)),
         }
         Ok(())
@@ -543,7 +575,12 @@ impl Proto for MapTypeProto {
     fn merge_field(&mut self, d: &mut Decoder, f: Field) -> Result<(), IoError> {
         match f.number {
             1 => self.key_type = d.int32(f, "key_type")?,
-            2 => d.message(f, "value_type", None, self.value_type.get_or_insert_with(Default::default))?,
+            2 => d.message(
+                f,
+                "value_type",
+                None,
+                self.value_type.get_or_insert_with(Default::default),
+            )?,
             _ => self.unknown.push(d.unknown(f)),
         }
         Ok(())
@@ -601,7 +638,12 @@ impl Proto for TensorProto {
         match f.number {
             1 => d.varints(f, "dims", &mut self.dims, |v| Some(v as i64))?,
             2 => self.data_type = d.int32(f, "data_type")?,
-            3 => d.message(f, "segment", None, self.segment.get_or_insert_with(Default::default))?,
+            3 => d.message(
+                f,
+                "segment",
+                None,
+                self.segment.get_or_insert_with(Default::default),
+            )?,
             4 => d.fixeds(f, "float_data", &mut self.float_data, f32::from_le_bytes)?,
             5 => d.varints(f, "int32_data", &mut self.int32_data, to_i32)?,
             6 => self.string_data.push(d.bytes(f, "string_data")?),

@@ -138,15 +138,23 @@ pub fn tensor_from_proto(proto: &TensorProto, file: &str) -> Result<Tensor, IoEr
         )));
     }
     if proto.segment.is_some() {
-        return Err(unsupported("segmented tensors are not supported".to_owned()));
+        return Err(unsupported(
+            "segmented tensors are not supported".to_owned(),
+        ));
     }
     let dims = proto
         .dims
         .iter()
-        .map(|&d| usize::try_from(d).map_err(|_| malformed(format!("dims {:?}: dimension {d} is negative", proto.dims))))
+        .map(|&d| {
+            usize::try_from(d)
+                .map_err(|_| malformed(format!("dims {:?}: dimension {d} is negative", proto.dims)))
+        })
         .collect::<Result<Vec<usize>, _>>()?;
-    let numel = checked_numel(&dims)
-        .ok_or_else(|| malformed(format!("dims {dims:?} have more elements than memory can address")))?;
+    let numel = checked_numel(&dims).ok_or_else(|| {
+        malformed(format!(
+            "dims {dims:?} have more elements than memory can address"
+        ))
+    })?;
     let t = proto.data_type;
     let element = match t {
         dt::FLOAT => FileElement::F32,
@@ -217,9 +225,11 @@ pub fn tensor_from_proto(proto: &TensorProto, file: &str) -> Result<Tensor, IoEr
         ))
     };
     if field == "raw_data" {
-        let needed = numel
-            .checked_mul(element.size_in_bytes())
-            .ok_or_else(|| malformed(format!("dims {dims:?} need more bytes than memory can address")))?;
+        let needed = numel.checked_mul(element.size_in_bytes()).ok_or_else(|| {
+            malformed(format!(
+                "dims {dims:?} need more bytes than memory can address"
+            ))
+        })?;
         if proto.raw_data.len() != needed {
             return Err(malformed(format!(
                 "raw_data holds {} bytes, but dims {dims:?} of {} need {needed}",
@@ -228,7 +238,12 @@ pub fn tensor_from_proto(proto: &TensorProto, file: &str) -> Result<Tensor, IoEr
             )));
         }
         return element
-            .decode(&proto.raw_data, ByteOrder::Little, dims, element.natural_dtype())
+            .decode(
+                &proto.raw_data,
+                ByteOrder::Little,
+                dims,
+                element.natural_dtype(),
+            )
             .map_err(|(at, problem)| malformed(format!("raw_data byte {at}: {problem}")));
     }
     if field != typed_field {
@@ -264,9 +279,9 @@ pub fn tensor_from_proto(proto: &TensorProto, file: &str) -> Result<Tensor, IoEr
                 .iter()
                 .enumerate()
                 .map(|(i, &v)| {
-                    u32::try_from(v)
-                        .map(i64::from)
-                        .map_err(|_| malformed(format!("{field}[{i}] is {v}, out of range for UINT32")))
+                    u32::try_from(v).map(i64::from).map_err(|_| {
+                        malformed(format!("{field}[{i}] is {v}, out of range for UINT32"))
+                    })
                 })
                 .collect::<Result<Vec<i64>, _>>()?;
             Tensor::from_vec(values, dims).map_err(tensor_error)

@@ -101,7 +101,12 @@ impl<'a> Decoder<'a> {
         Ok(message)
     }
 
-    fn merge<M: Proto>(&mut self, message: &mut M, start: usize, end: usize) -> Result<(), IoError> {
+    fn merge<M: Proto>(
+        &mut self,
+        message: &mut M,
+        start: usize,
+        end: usize,
+    ) -> Result<(), IoError> {
         let mut pos = start;
         while pos < end {
             let field = self.read_field(&mut pos, end)?;
@@ -127,7 +132,12 @@ impl<'a> Decoder<'a> {
         format!("byte {at} ({path})")
     }
 
-    pub(crate) fn error(&self, at: usize, field: Option<&str>, problem: impl Into<String>) -> IoError {
+    pub(crate) fn error(
+        &self,
+        at: usize,
+        field: Option<&str>,
+        problem: impl Into<String>,
+    ) -> IoError {
         IoError::malformed(self.file, self.place(at, field), problem)
     }
 
@@ -150,7 +160,12 @@ impl<'a> Decoder<'a> {
         Err(self.error(start, field, "varint longer than 10 bytes"))
     }
 
-    fn fixed<const N: usize>(&self, pos: &mut usize, end: usize, at: usize) -> Result<[u8; N], IoError> {
+    fn fixed<const N: usize>(
+        &self,
+        pos: &mut usize,
+        end: usize,
+        at: usize,
+    ) -> Result<[u8; N], IoError> {
         let bytes = pos
             .checked_add(N)
             .filter(|&e| e <= end)
@@ -202,7 +217,11 @@ impl<'a> Decoder<'a> {
                 ))
             }
             other => {
-                return Err(self.error(at, None, format!("field {number}: invalid wire type {other}")))
+                return Err(self.error(
+                    at,
+                    None,
+                    format!("field {number}: invalid wire type {other}"),
+                ))
             }
         };
         Ok(Field { number, at, value })
@@ -229,7 +248,8 @@ impl<'a> Decoder<'a> {
 
     pub(crate) fn int32(&self, f: Field, name: &str) -> Result<i32, IoError> {
         let v = self.int64(f, name)?;
-        i32::try_from(v).map_err(|_| self.error(f.at, Some(name), format!("{v} is out of int32 range")))
+        i32::try_from(v)
+            .map_err(|_| self.error(f.at, Some(name), format!("{v} is out of int32 range")))
     }
 
     pub(crate) fn float(&self, f: Field, name: &str) -> Result<f32, IoError> {
@@ -251,7 +271,11 @@ impl<'a> Decoder<'a> {
             Value::Len(start, end) => std::str::from_utf8(&self.bytes[start..end])
                 .map(str::to_owned)
                 .map_err(|e| {
-                    self.error(start + e.valid_up_to(), Some(name), "string is not valid UTF-8")
+                    self.error(
+                        start + e.valid_up_to(),
+                        Some(name),
+                        "string is not valid UTF-8",
+                    )
                 }),
             _ => Err(self.wrong_wire(f, name, "length-delimited (2)")),
         }
@@ -304,7 +328,11 @@ impl<'a> Decoder<'a> {
         convert: impl Fn(u64) -> Option<T>,
     ) -> Result<(), IoError> {
         let range_error = |at: usize, v: u64| {
-            self.error(at, Some(name), format!("value {} is out of range", v as i64))
+            self.error(
+                at,
+                Some(name),
+                format!("value {} is out of range", v as i64),
+            )
         };
         match f.value {
             Value::Varint(v) => out.push(convert(v).ok_or_else(|| range_error(f.at, v))?),
@@ -357,7 +385,11 @@ impl<'a> Decoder<'a> {
                 }));
             }
             _ => {
-                let expected = if N == 4 { "32-bit (5) or packed" } else { "64-bit (1) or packed" };
+                let expected = if N == 4 {
+                    "32-bit (5) or packed"
+                } else {
+                    "64-bit (1) or packed"
+                };
                 return Err(self.wrong_wire(f, name, expected));
             }
         }
@@ -411,6 +443,12 @@ impl Encoder {
         }
     }
 
+    /// Written even when 0 (a field whose presence is kept).
+    pub(crate) fn float_always(&mut self, number: u32, v: f32) {
+        self.tag(number, 5);
+        self.buf.extend_from_slice(&v.to_bits().to_le_bytes());
+    }
+
     /// Written even when 0 (a oneof member).
     pub(crate) fn int64_always(&mut self, number: u32, v: i64) {
         self.tag(number, 0);
@@ -425,14 +463,6 @@ impl Encoder {
     /// Negative int32 values are sign-extended to ten bytes, as protobuf does.
     pub(crate) fn int32(&mut self, number: u32, v: i32) {
         self.int64(number, i64::from(v));
-    }
-
-    /// Skipped only for +0.0, so -0.0 and NaN payloads survive.
-    pub(crate) fn float(&mut self, number: u32, v: f32) {
-        if v.to_bits() != 0 {
-            self.tag(number, 5);
-            self.buf.extend_from_slice(&v.to_bits().to_le_bytes());
-        }
     }
 
     pub(crate) fn bytes(&mut self, number: u32, v: &[u8]) {

@@ -81,7 +81,14 @@ pub fn tensors_of_every_dtype() -> Vec<(&'static str, Tensor)> {
         (
             "f32",
             Tensor::from_vec(
-                vec![0.0f32, -0.0, f32::NAN, f32::INFINITY, f32::MIN_POSITIVE / 8.0, 1e38],
+                vec![
+                    0.0f32,
+                    -0.0,
+                    f32::NAN,
+                    f32::INFINITY,
+                    f32::MIN_POSITIVE / 8.0,
+                    1e38,
+                ],
                 [2, 3],
             )
             .unwrap(),
@@ -101,7 +108,11 @@ pub fn tensors_of_every_dtype() -> Vec<(&'static str, Tensor)> {
         (
             "f16",
             Tensor::from_vec(
-                vec![half::f16::from_f32(-0.5), half::f16::MAX, half::f16::MIN_POSITIVE_SUBNORMAL],
+                vec![
+                    half::f16::from_f32(-0.5),
+                    half::f16::MAX,
+                    half::f16::MIN_POSITIVE_SUBNORMAL,
+                ],
                 [3],
             )
             .unwrap(),
@@ -115,6 +126,9 @@ pub fn tensors_of_every_dtype() -> Vec<(&'static str, Tensor)> {
             .unwrap(),
         ),
         ("scalar", Tensor::scalar(2.5f32)),
-        ("empty", Tensor::from_vec(Vec::<f64>::new(), [0, 4]).unwrap()),
+        (
+            "empty",
+            Tensor::from_vec(Vec::<f64>::new(), [0, 4]).unwrap(),
+        ),
     ]
 }

@@ -7,7 +7,7 @@ use super::{ordered, Arith, Exported, NumericLayer, Transcendental};
 use crate::op::Comparison;
 use num_bigint::BigInt;
 use num_rational::BigRational;
-use strata_float::{Fp32, Ieee32, RoundingMode};
+use strata_float::{Fp32, Ieee32, Rounded, RoundingMode};
 use strata_tensor::{DType, Shape, Tensor};
 
 type S = Option<Fp32>;
@@ -50,7 +50,7 @@ impl Arith for Fp32Layer {
     fn name(&self) -> &'static str {
         "fp32"
     }
-    fn from_i64(&self, v: i64) -> S {
+    fn int(&self, v: i64) -> S {
         Fp32Layer::round(&BigRational::from_integer(BigInt::from(v)), self.mode)
     }
     fn add(&self, a: &S, b: &S) -> S {
@@ -66,7 +66,13 @@ impl Arith for Fp32Layer {
         self.exact(a, |q| -q)
     }
     fn abs(&self, a: &S) -> S {
-        self.exact(a, |q| if q < &BigRational::default() { -q } else { q.clone() })
+        self.exact(a, |q| {
+            if q < &BigRational::default() {
+                -q
+            } else {
+                q.clone()
+            }
+        })
     }
     fn maximum(&self, a: &S, b: &S) -> S {
         Fp32Layer::extremum(a, b, std::cmp::Ordering::Greater)
@@ -88,10 +94,11 @@ impl Arith for Fp32Layer {
         };
         let y = y.value();
         if !y.is_integer() {
-            return Err(format!(
-                "pow with the non-integer exponent {} has no exact value in the fp32 layer",
-                to_f32(&Fp32Layer::round(y, RoundingMode::NearestEven).unwrap_or_else(Fp32::zero))
-            ));
+            return Err(
+                "pow with a non-integer exponent has no exact value in the fp32 layer \
+                        (strata-float has no correctly rounded pow)"
+                    .into(),
+            );
         }
         let Ok(n) = i32::try_from(y.to_integer()) else {
             return Err("pow: the exponent is too large for exact evaluation".into());
@@ -108,14 +115,14 @@ impl Arith for Fp32Layer {
 }
 
 impl NumericLayer for Fp32Layer {
-    fn from_f32(&self, v: f32) -> S {
+    fn of_f32(&self, v: f32) -> S {
         Fp32::from_ieee(Ieee32::from_bits(v.to_bits()))
     }
-    fn from_f64(&self, v: f64) -> S {
+    fn of_f64(&self, v: f64) -> S {
         BigRational::from_float(v).and_then(|q| Fp32Layer::round(&q, RoundingMode::NearestEven))
     }
     fn real(&self, nearest: f64) -> S {
-        self.from_f64(nearest)
+        self.of_f64(nearest)
     }
     fn div(&self, a: &S, b: &S) -> S {
         Fp32::total_div(a.as_ref(), b.as_ref(), self.mode)
@@ -126,12 +133,20 @@ impl NumericLayer for Fp32Layer {
     fn floor(&self, a: &S) -> S {
         self.exact(a, BigRational::floor)
     }
-    fn transcendental(&self, f: Transcendental, _a: &S) -> Result<S, String> {
-        Err(format!(
-            "{} is not available in the fp32 layer yet (strata-float's correctly rounded \
-             transcendentals have not landed)",
-            f.name()
-        ))
+    /// strata-float's correctly rounded functions (`None` outside their domain or on overflow).
+    fn transcendental(&self, f: Transcendental, a: &S) -> Result<S, String> {
+        let (Some(x), m) = (a, self.mode) else {
+            return Ok(None);
+        };
+        Ok(match f {
+            Transcendental::Exp => x.exp(m).finite(),
+            Transcendental::Ln => x.log(m).and_then(Rounded::finite),
+            Transcendental::Ln1p => x.log1p(m).and_then(Rounded::finite),
+            Transcendental::Tanh => x.tanh(m).finite(),
+            Transcendental::Erf => x.erf(m).finite(),
+            Transcendental::Sin => x.sin(m).finite(),
+            Transcendental::Cos => x.cos(m).finite(),
+        })
     }
     fn bounds(&self, a: &S) -> Option<(f64, f64)> {
         let v = f64::from(to_f32(a.as_ref()?));

@@ -65,7 +65,7 @@ impl Arith for Ieee32Layer {
     fn name(&self) -> &'static str {
         "ieee32"
     }
-    fn from_i64(&self, v: i64) -> Ieee32 {
+    fn int(&self, v: i64) -> Ieee32 {
         self.raise(Ieee32::from_i64(v, self.env))
     }
     fn add(&self, a: &Ieee32, b: &Ieee32) -> Ieee32 {
@@ -104,19 +104,22 @@ impl Arith for Ieee32Layer {
         Some(a.is_nan())
     }
     fn pow(&self, _a: &Ieee32, _b: &Ieee32) -> Result<Ieee32, String> {
-        Err("pow is not available in the ieee32 layer (strata-float has no correctly rounded pow)".into())
+        Err(
+            "pow is not available in the ieee32 layer (strata-float has no correctly rounded pow)"
+                .into(),
+        )
     }
 }
 
 impl NumericLayer for Ieee32Layer {
-    fn from_f32(&self, v: f32) -> Ieee32 {
+    fn of_f32(&self, v: f32) -> Ieee32 {
         Ieee32::from_bits(v.to_bits())
     }
-    fn from_f64(&self, v: f64) -> Ieee32 {
+    fn of_f64(&self, v: f64) -> Ieee32 {
         Ieee32::from_f64_bits(v.to_bits(), FpEnv::DEFAULT).value
     }
     fn real(&self, nearest: f64) -> Ieee32 {
-        self.from_f64(nearest)
+        self.of_f64(nearest)
     }
     fn div(&self, a: &Ieee32, b: &Ieee32) -> Ieee32 {
         self.raise(a.div(*b, self.env))

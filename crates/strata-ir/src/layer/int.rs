@@ -14,7 +14,7 @@ impl Arith for Int64 {
     fn name(&self) -> &'static str {
         "i64"
     }
-    fn from_i64(&self, v: i64) -> i64 {
+    fn int(&self, v: i64) -> i64 {
         v
     }
     fn add(&self, a: &i64, b: &i64) -> i64 {
@@ -47,7 +47,9 @@ impl Arith for Int64 {
     /// Repeated squaring, wrapping; a negative exponent is an error (as in PyTorch).
     fn pow(&self, a: &i64, b: &i64) -> Result<i64, String> {
         let Ok(mut e) = u64::try_from(*b) else {
-            return Err(format!("integers to negative integer powers ({a}^{b}) are not allowed"));
+            return Err(format!(
+                "integers to negative integer powers ({a}^{b}) are not allowed"
+            ));
         };
         let (mut base, mut acc) = (*a, 1i64);
         while e > 0 {

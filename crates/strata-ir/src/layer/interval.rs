@@ -93,7 +93,7 @@ impl Arith for IntervalLayer {
     fn name(&self) -> &'static str {
         "interval"
     }
-    fn from_i64(&self, v: i64) -> S {
+    fn int(&self, v: i64) -> S {
         let f = v as f64;
         if f.abs() <= 9_007_199_254_740_992.0 {
             point(f)
@@ -203,10 +203,10 @@ impl Arith for IntervalLayer {
 }
 
 impl NumericLayer for IntervalLayer {
-    fn from_f32(&self, v: f32) -> S {
+    fn of_f32(&self, v: f32) -> S {
         point(f64::from(v))
     }
-    fn from_f64(&self, v: f64) -> S {
+    fn of_f64(&self, v: f64) -> S {
         point(v)
     }
     fn real(&self, nearest: f64) -> S {

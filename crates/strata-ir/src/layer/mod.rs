@@ -47,7 +47,7 @@ pub trait Arith {
     /// A short name for messages: `f32`, `f64`, `ieee32`, `fp32`, `interval`.
     fn name(&self) -> &'static str;
     /// The integer `v` (rounded to the layer's format where it is not representable).
-    fn from_i64(&self, v: i64) -> Self::Scalar;
+    fn int(&self, v: i64) -> Self::Scalar;
     fn add(&self, a: &Self::Scalar, b: &Self::Scalar) -> Self::Scalar;
     fn sub(&self, a: &Self::Scalar, b: &Self::Scalar) -> Self::Scalar;
     fn mul(&self, a: &Self::Scalar, b: &Self::Scalar) -> Self::Scalar;
@@ -114,10 +114,10 @@ pub enum Exported {
 pub trait NumericLayer: Arith {
     /// A data value (input, parameter, constant, random draw) stored as `f32`: exact in every
     /// layer (non-finite values are `None` in the `Fp32` and interval layers).
-    fn from_f32(&self, v: f32) -> Self::Scalar;
+    fn of_f32(&self, v: f32) -> Self::Scalar;
     /// A data value or attribute stored as `f64`: exact in `f64` and intervals, rounded to
     /// nearest (even) in the binary32 layers.
-    fn from_f64(&self, v: f64) -> Self::Scalar;
+    fn of_f64(&self, v: f64) -> Self::Scalar;
     /// A constant that stands for a real number given as its nearest `f64` (1/√2, √(2/π),
     /// 0.044715, 1/√E, …): rounded to nearest in the float layers, enclosed by the interval
     /// layer.
@@ -133,7 +133,12 @@ pub trait NumericLayer: Arith {
     fn bounds(&self, a: &Self::Scalar) -> Option<(f64, f64)>;
     /// The values of one node (declared `dtype`, `shape`) as tensors, or which element is off
     /// the layer's path.
-    fn export(&self, data: &[Self::Scalar], shape: &Shape, dtype: DType) -> Result<Exported, String>;
+    fn export(
+        &self,
+        data: &[Self::Scalar],
+        shape: &Shape,
+        dtype: DType,
+    ) -> Result<Exported, String>;
 }
 
 /// The flat index of the first element off the layer's path, as export errors name it.

@@ -40,7 +40,7 @@ impl<T: NativeFloat> Arith for Native<T> {
     fn name(&self) -> &'static str {
         T::NAME
     }
-    fn from_i64(&self, v: i64) -> T {
+    fn int(&self, v: i64) -> T {
         T::from_i64(v)
     }
     fn add(&self, a: &T, b: &T) -> T {
@@ -76,10 +76,10 @@ impl<T: NativeFloat> Arith for Native<T> {
 }
 
 impl<T: NativeFloat> NumericLayer for Native<T> {
-    fn from_f32(&self, v: f32) -> T {
+    fn of_f32(&self, v: f32) -> T {
         T::from_f64(f64::from(v))
     }
-    fn from_f64(&self, v: f64) -> T {
+    fn of_f64(&self, v: f64) -> T {
         T::from_f64(v)
     }
     fn real(&self, nearest: f64) -> T {

@@ -330,7 +330,12 @@ fn cross_entropy<S: OpSink>(
     t: &S::Value,
 ) -> R<S::Value> {
     let axis = class_axis(e.dims(x).len());
-    let logp = e.unary(Op::LogSoftmax { axis: axis as isize }, x)?;
+    let logp = e.unary(
+        Op::LogSoftmax {
+            axis: axis as isize,
+        },
+        x,
+    )?;
     if e.ty(t).dtype == DType::I64 {
         return nll(e, r, &logp, t);
     }

@@ -509,7 +509,11 @@ fn primitive_vjp<S: OpSink>(
         Op::ReduceSum { axes, keepdim } | Op::ReduceMean { axes, keepdim } => {
             let d = dims(e, &x[0]);
             let kept = keep_dims(&d, axes)?;
-            let gk = if *keepdim { g.clone() } else { e.reshape(g, &kept)? };
+            let gk = if *keepdim {
+                g.clone()
+            } else {
+                e.reshape(g, &kept)?
+            };
             let spread = e.broadcast_to(&gk, &d.as_slice().into())?;
             if matches!(op, Op::ReduceMean { .. }) {
                 let count = reduced_count(&d, &kept);
@@ -522,7 +526,11 @@ fn primitive_vjp<S: OpSink>(
             let d = dims(e, &x[0]);
             let (mask, count) = max_mask(e, &x[0], y, axes, *keepdim)?;
             let kept = keep_dims(&d, axes)?;
-            let gk = if *keepdim { g.clone() } else { e.reshape(g, &kept)? };
+            let gk = if *keepdim {
+                g.clone()
+            } else {
+                e.reshape(g, &kept)?
+            };
             let share = e.div(&gk, &count)?;
             one(e.mul(&mask, &share)?)
         }
@@ -557,7 +565,10 @@ fn primitive_vjp<S: OpSink>(
 }
 
 fn no_second_order(of: &Op) -> String {
-    format!("the derivative kernel of {} has no derivative of its own", of.tag())
+    format!(
+        "the derivative kernel of {} has no derivative of its own",
+        of.tag()
+    )
 }
 
 /// The VJP of a `vjp` node: its output is linear in the cotangent (its last input), whose
@@ -573,7 +584,12 @@ fn derivative_vjp<S: OpSink>(
     let mut out = vec![None; x.len()];
     let last = x.len() - 1;
     out[last] = Some(match (of, input) {
-        (Op::MaxPool2d { .. }, 0) => e.op(Op::Jvp { of: Box::new(of.clone()) }, &[&x[0], gg])?,
+        (Op::MaxPool2d { .. }, 0) => e.op(
+            Op::Jvp {
+                of: Box::new(of.clone()),
+            },
+            &[&x[0], gg],
+        )?,
         (Op::AvgPool2d { .. } | Op::AdaptiveAvgPool2d { .. }, 0) => e.op(of.clone(), &[gg])?,
         (Op::Embedding, 1) => e.op(Op::Embedding, &[&x[0], gg])?,
         (Op::Gather { .. }, 0) => e.op(of.clone(), &[gg, &x[1]])?,
@@ -611,11 +627,17 @@ fn max_mask<S: OpSink>(
 ) -> R<(S::Value, S::Value)> {
     let d = e.dims(x);
     let kept = keep_dims(&d, axes)?;
-    let yk = if keepdim { y.clone() } else { e.reshape(y, &kept)? };
+    let yk = if keepdim {
+        y.clone()
+    } else {
+        e.reshape(y, &kept)?
+    };
     let hit = e.compare(Comparison::Eq, x, &yk)?;
     let dtype = e.ty(x).dtype;
     let mask = e.cast(&hit, dtype)?;
-    let reduced: Vec<usize> = (0..d.len()).filter(|&a| kept[a] != d[a] || d[a] == 1).collect();
+    let reduced: Vec<usize> = (0..d.len())
+        .filter(|&a| kept[a] != d[a] || d[a] == 1)
+        .collect();
     let count = e.sum(&mask, &reduced, true)?;
     Ok((mask, count))
 }
@@ -628,8 +650,16 @@ fn matmul_vjp<S: OpSink>(
     g: &S::Value,
 ) -> R<Vec<Option<S::Value>>> {
     let (da, db) = (e.dims(a), e.dims(b));
-    let a2 = if da.len() == 1 { e.reshape(a, &[1, da[0]])? } else { a.clone() };
-    let b2 = if db.len() == 1 { e.reshape(b, &[db[0], 1])? } else { b.clone() };
+    let a2 = if da.len() == 1 {
+        e.reshape(a, &[1, da[0]])?
+    } else {
+        a.clone()
+    };
+    let b2 = if db.len() == 1 {
+        e.reshape(b, &[db[0], 1])?
+    } else {
+        b.clone()
+    };
     let (ea, eb) = (e.dims(&a2), e.dims(&b2));
     let mut gd = e.dims(g);
     if da.len() == 1 {
@@ -755,7 +785,12 @@ fn primitive_jvp<S: OpSink>(
             acc
         }
         Op::MaxPool2d { .. } => match &t[0] {
-            Some(t0) => Some(e.op(Op::Jvp { of: Box::new(op.clone()) }, &[&x[0], t0])?),
+            Some(t0) => Some(e.op(
+                Op::Jvp {
+                    of: Box::new(op.clone()),
+                },
+                &[&x[0], t0],
+            )?),
             None => None,
         },
         Op::Softmax { axis } => match &t[0] {
@@ -842,7 +877,9 @@ pub(crate) fn native_vjp(of: &Op, input: usize, x: &[Tensor]) -> R<Tensor> {
             let n = indices.numel();
             let rows = indices.reshape([n, 1]).s()?.broadcast_to([n, d]).s()?;
             let zeros = Tensor::zeros(table.shape().clone(), table.dtype()).s()?;
-            zeros.scatter_add(0, &rows.contiguous(), &g.reshape([n, d]).s()?).s()
+            zeros
+                .scatter_add(0, &rows.contiguous(), &g.reshape([n, d]).s()?)
+                .s()
         }
         Op::Gather { axis } => {
             let zeros = Tensor::zeros(x[0].shape().clone(), x[0].dtype()).s()?;
@@ -877,4 +914,3 @@ pub(crate) fn native_vjp(of: &Op, input: usize, x: &[Tensor]) -> R<Tensor> {
 pub(crate) fn native_jvp(of: &Op, x: &[Tensor]) -> R<Tensor> {
     super::conv::native::max_pool_jvp(of, x)
 }
-

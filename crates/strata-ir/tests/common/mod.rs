@@ -196,7 +196,12 @@ pub fn every_op_graph() -> Graph {
     ] {
         h = b.op(op, &[h, row]);
     }
-    let positive = b.op(Op::Compare { cmp: Comparison::Gt }, &[h, row]);
+    let positive = b.op(
+        Op::Compare {
+            cmp: Comparison::Gt,
+        },
+        &[h, row],
+    );
     let negative = b.op(Op::LogicalNot, &[positive]);
     let both = b.op(Op::LogicalAnd, &[positive, negative]);
     let either = b.op(Op::LogicalOr, &[positive, both]);
@@ -217,7 +222,12 @@ pub fn every_op_graph() -> Graph {
         },
         &[h],
     );
-    b.op(Op::Tile { repeats: vec![2, 1] }, &[h]);
+    b.op(
+        Op::Tile {
+            repeats: vec![2, 1],
+        },
+        &[h],
+    );
     b.op(
         Op::Einsum {
             equation: "ij,kj->ik".into(),

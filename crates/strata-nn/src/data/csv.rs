@@ -16,8 +16,12 @@ use strata_tensor::{DType, Tensor};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CsvOptions {
     pub delimiter: u8,
-    /// Whether the first record is a header of column names (default: yes).
+    /// Whether the first record (after `skip_lines`) is a header of column names (default:
+    /// yes). The header must have as many fields as the data.
     pub has_header: bool,
+    /// Lines to ignore at the start (e.g. 1 for scikit-learn's CSVs, whose first line is
+    /// `n_samples,n_features,class names…`).
+    pub skip_lines: usize,
 }
 
 impl Default for CsvOptions {
@@ -25,6 +29,7 @@ impl Default for CsvOptions {
         CsvOptions {
             delimiter: b',',
             has_header: true,
+            skip_lines: 0,
         }
     }
 }
@@ -62,21 +67,29 @@ pub fn read_csv(path: impl AsRef<Path>, opts: &CsvOptions) -> Result<Csv> {
     } else {
         raw
     };
-    let text = std::str::from_utf8(&bytes).map_err(|e| {
-        NnError::file(
-            path,
-            format!("byte {}", e.valid_up_to()),
-            "invalid UTF-8",
-        )
-    })?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|e| NnError::file(path, format!("byte {}", e.valid_up_to()), "invalid UTF-8"))?;
     parse_csv(text, path, opts)
 }
 
 /// Parses CSV text; `source` names it in errors.
 pub fn parse_csv(text: &str, source: impl AsRef<Path>, opts: &CsvOptions) -> Result<Csv> {
     let source = source.as_ref();
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let records = split_records(text, source, opts.delimiter)?;
+    let mut text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    for skipped in 0..opts.skip_lines {
+        match text.split_once('\n') {
+            Some((_, rest)) => text = rest,
+            None if skipped + 1 == opts.skip_lines => text = "",
+            None => {
+                return Err(NnError::file(
+                    source,
+                    "",
+                    format!("has fewer than the {} lines to skip", opts.skip_lines),
+                ))
+            }
+        }
+    }
+    let records = split_records(text, source, opts.delimiter, opts.skip_lines + 1)?;
     let mut iter = records.into_iter();
     let header = if opts.has_header {
         match iter.next() {
@@ -132,11 +145,16 @@ pub fn parse_csv(text: &str, source: impl AsRef<Path>, opts: &CsvOptions) -> Res
 }
 
 /// Splits text into records of fields, each with its starting line (1-based).
-fn split_records(text: &str, source: &Path, delim: u8) -> Result<Vec<(usize, Vec<String>)>> {
+fn split_records(
+    text: &str,
+    source: &Path,
+    delim: u8,
+    first_line: usize,
+) -> Result<Vec<(usize, Vec<String>)>> {
     let delim = char::from(delim);
     let mut records = Vec::new();
     let mut chars = text.chars().peekable();
-    let mut line = 1;
+    let mut line = first_line;
     while chars.peek().is_some() {
         let start_line = line;
         let mut fields = Vec::new();
@@ -234,7 +252,11 @@ impl Csv {
     /// The index of the column named `name` in the header.
     pub fn column_index(&self, name: &str) -> Result<usize> {
         let header = self.header.as_ref().ok_or_else(|| {
-            NnError::file(&self.source, "", format!("no header to find column {name:?} in"))
+            NnError::file(
+                &self.source,
+                "",
+                format!("no header to find column {name:?} in"),
+            )
         })?;
         header.iter().position(|h| h == name).ok_or_else(|| {
             NnError::file(
@@ -251,20 +273,30 @@ impl Csv {
     /// Inputs from every column but `target_col` (`[N, cols − 1]` of `dtype`), targets from
     /// `target_col` as `target` says. A class value that is not an integer in range is an error
     /// naming its line.
-    pub fn to_dataset(&self, target_col: usize, target: Target, dtype: DType) -> Result<TensorDataset> {
+    pub fn to_dataset(
+        &self,
+        target_col: usize,
+        target: Target,
+        dtype: DType,
+    ) -> Result<TensorDataset> {
         if target_col >= self.cols {
             return Err(NnError::file(
                 &self.source,
                 "",
-                format!("target column {target_col} is out of range for {} columns", self.cols),
+                format!(
+                    "target column {target_col} is out of range for {} columns",
+                    self.cols
+                ),
             ));
         }
         if !matches!(dtype, DType::F32 | DType::F64) {
-            return Err(NnError::invalid("Csv::to_dataset", format!("dtype {dtype} is not f32 or f64")));
+            return Err(NnError::invalid(
+                "Csv::to_dataset",
+                format!("dtype {dtype} is not f32 or f64"),
+            ));
         }
         let mut x = Vec::with_capacity(self.rows * (self.cols - 1));
         let mut y = Vec::with_capacity(self.rows);
-        let first_data_line = if self.header.is_some() { 2 } else { 1 };
         for r in 0..self.rows {
             let row = &self.values[r * self.cols..(r + 1) * self.cols];
             for (c, &v) in row.iter().enumerate() {
@@ -278,7 +310,7 @@ impl Csv {
                 if v.fract() != 0.0 || v < 0.0 || v >= num_classes as f64 {
                     return Err(NnError::file(
                         &self.source,
-                        format!("data row {} (line {} if one line per row)", r + 1, r + first_data_line),
+                        format!("data row {}", r + 1),
                         format!("class {v} is not an integer in 0..{num_classes}"),
                     ));
                 }
@@ -286,9 +318,10 @@ impl Csv {
         }
         let inputs = Tensor::from_vec(x, [self.rows, self.cols - 1])?.to_dtype(dtype)?;
         let targets = match target {
-            Target::Class { .. } => {
-                Tensor::from_vec(y.into_iter().map(|v| v as i64).collect::<Vec<_>>(), [self.rows])?
-            }
+            Target::Class { .. } => Tensor::from_vec(
+                y.into_iter().map(|v| v as i64).collect::<Vec<_>>(),
+                [self.rows],
+            )?,
             Target::Value => Tensor::from_vec(y, [self.rows, 1])?.to_dtype(dtype)?,
         };
         TensorDataset::new(inputs, targets)
@@ -313,12 +346,20 @@ mod tests {
 
     #[test]
     fn reads_numbers_quotes_and_crlf() {
-        let c = parse("a,\"b, \"\"quoted\"\"\",c\r\n1, 2.5 ,-3e2\r\n\"4\",5,6\r\n", true).unwrap();
+        let c = parse(
+            "a,\"b, \"\"quoted\"\"\",c\r\n1, 2.5 ,-3e2\r\n\"4\",5,6\r\n",
+            true,
+        )
+        .unwrap();
         assert_eq!(c.header.as_deref().unwrap(), ["a", "b, \"quoted\"", "c"]);
         assert_eq!((c.rows, c.cols), (2, 3));
         assert_eq!(c.values, [1.0, 2.5, -300.0, 4.0, 5.0, 6.0]);
         assert_eq!(c.column_index("c").unwrap(), 2);
-        assert!(c.column_index("d").unwrap_err().to_string().contains("columns: a"));
+        assert!(c
+            .column_index("d")
+            .unwrap_err()
+            .to_string()
+            .contains("columns: a"));
         let c = parse("1,2\n3,4", false).unwrap();
         assert_eq!(c.values, [1.0, 2.0, 3.0, 4.0]);
     }
@@ -333,19 +374,47 @@ mod tests {
             ("a,b\n1,2\n\n3,4\n", "line 3: blank line"),
             ("a,b\n\"1,2\n", "line 2: unterminated"),
             ("a,b\n1\"2,3\n", "line 2, column 1: a quote inside"),
-            ("a,b\n\"1\"x,3\n", "line 2, column 1: 'x' after a closing quote"),
+            (
+                "a,b\n\"1\"x,3\n",
+                "line 2, column 1: 'x' after a closing quote",
+            ),
             ("", "empty file"),
         ];
         for (text, want) in cases {
             let e = parse(text, true).unwrap_err().to_string();
-            assert!(e.starts_with("t.csv: ") && e.contains(want), "{text:?}: {e}");
+            assert!(
+                e.starts_with("t.csv: ") && e.contains(want),
+                "{text:?}: {e}"
+            );
         }
+        // Skipped lines still count in line numbers.
+        let opts = CsvOptions {
+            skip_lines: 1,
+            ..CsvOptions::default()
+        };
+        let e = parse_csv("150,4,x\na,b\n1,x\n", "s.csv", &opts)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 3, column 2"), "{e}");
+        assert!(parse_csv(
+            "one line",
+            "s.csv",
+            &CsvOptions {
+                skip_lines: 3,
+                ..opts
+            }
+        )
+        .unwrap_err()
+        .to_string()
+        .contains("fewer than the 3 lines"));
     }
 
     #[test]
     fn dataset_from_a_target_column() {
         let c = parse("x,y,label\n0.5,1,2\n1.5,2,0\n", true).unwrap();
-        let d = c.to_dataset(2, Target::Class { num_classes: 3 }, DType::F32).unwrap();
+        let d = c
+            .to_dataset(2, Target::Class { num_classes: 3 }, DType::F32)
+            .unwrap();
         assert_eq!(d.len(), 2);
         assert_eq!(d.inputs().to_vec::<f32>().unwrap(), [0.5, 1.0, 1.5, 2.0]);
         assert_eq!(d.targets().to_vec::<i64>().unwrap(), [2, 0]);

@@ -74,10 +74,16 @@ mod tests {
         let e = resolve_data_root(None, Some("/nonexistent-strata-data".into()))
             .unwrap_err()
             .to_string();
-        assert!(e.contains("/nonexistent-strata-data") && e.contains("$STRATA_DATA"), "{e}");
+        assert!(
+            e.contains("/nonexistent-strata-data") && e.contains("$STRATA_DATA"),
+            "{e}"
+        );
         let e = resolve_data_root(Some(Path::new("/nonexistent-cli")), None)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("/nonexistent-cli") && e.contains("--data"), "{e}");
+        assert!(
+            e.contains("/nonexistent-cli") && e.contains("--data"),
+            "{e}"
+        );
     }
 }

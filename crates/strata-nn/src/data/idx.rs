@@ -31,7 +31,10 @@ fn find(dir: &Path, stem: &str) -> Result<PathBuf> {
     Err(NnError::file(
         gz,
         "",
-        format!("missing (nor is there an uncompressed {stem} in {})", dir.display()),
+        format!(
+            "missing (nor is there an uncompressed {stem} in {})",
+            dir.display()
+        ),
     ))
 }
 
@@ -75,7 +78,10 @@ pub fn load_idx_classification(
             return Err(NnError::file(
                 images,
                 "header",
-                format!("expected images of rank 3 or 4, found rank {r} ({})", x.shape()),
+                format!(
+                    "expected images of rank 3 or 4, found rank {r} ({})",
+                    x.shape()
+                ),
             ))
         }
     };

@@ -47,7 +47,10 @@ impl<D: Dataset> DataLoader<D> {
     /// Batches of `batch_size` (≥ 1) in order, keeping a smaller last batch.
     pub fn new(dataset: D, batch_size: usize) -> Result<DataLoader<D>> {
         if batch_size == 0 {
-            return Err(NnError::invalid("DataLoader", "batch_size must be at least 1"));
+            return Err(NnError::invalid(
+                "DataLoader",
+                "batch_size must be at least 1",
+            ));
         }
         Ok(DataLoader {
             dataset,
@@ -240,7 +243,10 @@ mod tests {
         assert_eq!(all.len(), 7);
         assert_eq!(all[6].len(), 2);
         // The order comes from Philox at a position fixed by the epoch (2^64 blocks apart).
-        assert_eq!(l.order(5), Rng::with_position(42, 5u128 << 64).permutation(50));
+        assert_eq!(
+            l.order(5),
+            Rng::with_position(42, 5u128 << 64).permutation(50)
+        );
     }
 
     #[test]
@@ -270,7 +276,12 @@ mod tests {
         let mut all: Vec<usize> = t.iter().chain(&v).copied().collect();
         all.sort_unstable();
         assert_eq!(all, (0..101).collect::<Vec<_>>());
-        assert_eq!(train_val_split(101, SplitSize::Fraction(0.1), Some(5)).unwrap().1, v);
+        assert_eq!(
+            train_val_split(101, SplitSize::Fraction(0.1), Some(5))
+                .unwrap()
+                .1,
+            v
+        );
         assert!(train_val_split(5, SplitSize::Count(6), None).is_err());
         assert!(train_val_split(5, SplitSize::Fraction(1.5), None).is_err());
     }
@@ -281,8 +292,16 @@ mod tests {
         let s = crate::data::Subset::new(&d, vec![5, 1, 3]).unwrap();
         assert_eq!(s.len(), 3);
         assert_eq!(targets(&s.get_batch(&[0, 2]).unwrap()), [5, 3]);
-        assert!(s.get_batch(&[3]).unwrap_err().to_string().contains("index 3"));
+        assert!(s
+            .get_batch(&[3])
+            .unwrap_err()
+            .to_string()
+            .contains("index 3"));
         assert!(crate::data::Subset::new(&d, vec![6]).is_err());
-        assert!(d.get_batch(&[0, 6]).unwrap_err().to_string().contains("index 6"));
+        assert!(d
+            .get_batch(&[0, 6])
+            .unwrap_err()
+            .to_string()
+            .contains("index 6"));
     }
 }

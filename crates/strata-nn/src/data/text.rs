@@ -181,7 +181,10 @@ mod tests {
     #[test]
     fn vocab_is_sorted_and_round_trips() {
         let t = CharTokenizer::from_text("hello, world\n").unwrap();
-        assert_eq!(t.vocab(), ['\n', ' ', ',', 'd', 'e', 'h', 'l', 'o', 'r', 'w']);
+        assert_eq!(
+            t.vocab(),
+            ['\n', ' ', ',', 'd', 'e', 'h', 'l', 'o', 'r', 'w']
+        );
         let ids = t.encode("hello").unwrap();
         assert_eq!(ids, [5, 4, 6, 6, 7]);
         assert_eq!(t.decode(&ids).unwrap(), "hello");

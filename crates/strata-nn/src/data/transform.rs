@@ -116,7 +116,10 @@ mod tests {
         // [N=1, C=2, 2]: channel 0 → (x − 1)/2, channel 1 → (x − 10)/5.
         let x = Tensor::from_vec(vec![1.0f64, 3.0, 10.0, 20.0], [1, 2, 2]).unwrap();
         let n = Normalize::new(vec![1.0, 10.0], vec![2.0, 5.0]).unwrap();
-        assert_eq!(n.apply(&x).unwrap().to_vec::<f64>().unwrap(), [0.0, 1.0, 0.0, 2.0]);
+        assert_eq!(
+            n.apply(&x).unwrap().to_vec::<f64>().unwrap(),
+            [0.0, 1.0, 0.0, 2.0]
+        );
         let e = Normalize::new(vec![0.0, 0.0, 0.0], vec![1.0; 3])
             .unwrap()
             .apply(&x)
@@ -128,7 +131,11 @@ mod tests {
     #[test]
     fn mnist_normalization_is_torchvisions_f32_arithmetic() {
         let x = Tensor::from_vec(vec![0.0f32, 1.0, 128.0 / 255.0], [3, 1]).unwrap();
-        let got = Normalize::mnist().apply(&x).unwrap().to_vec::<f32>().unwrap();
+        let got = Normalize::mnist()
+            .apply(&x)
+            .unwrap()
+            .to_vec::<f32>()
+            .unwrap();
         let want: Vec<f32> = [0.0f32, 1.0, 128.0 / 255.0]
             .iter()
             .map(|v| (v - 0.1307f32) / 0.3081f32)

@@ -1,6 +1,8 @@
 //! Adagrad (PyTorch's `torch.optim.Adagrad`).
 
-use super::{impl_optimizer, nonneg, Core, GroupOptions, ParamGroup, ParamState, Params, Real, Rule};
+use super::{
+    impl_optimizer, nonneg, Core, GroupOptions, ParamGroup, ParamState, Params, Real, Rule,
+};
 use crate::Result;
 
 /// Adagrad's hyperparameters with PyTorch's defaults (lr 1e-2, eps 1e-10).
@@ -79,7 +81,10 @@ impl Rule for AdagradConfig {
         nonneg("learning rate", g.lr)?;
         nonneg("lr_decay value", self.lr_decay)?;
         nonneg("weight_decay value", g.weight_decay)?;
-        nonneg("initial_accumulator_value value", self.initial_accumulator_value)?;
+        nonneg(
+            "initial_accumulator_value value",
+            self.initial_accumulator_value,
+        )?;
         nonneg("epsilon value", self.eps)?;
         if g.momentum.is_some() {
             return Err("Adagrad has no momentum".into());
@@ -100,7 +105,7 @@ impl Rule for AdagradConfig {
                 d = p[i].fma(wd, d);
             }
             sum[i] = d.fma(d, sum[i]);
-            p[i] = p[i] + (neg_clr * d) / (sum[i].sqrt() + eps);
+            p[i] += (neg_clr * d) / (sum[i].sqrt() + eps);
         }
         st.put("sum", sum);
     }

@@ -140,7 +140,9 @@ impl Rule for AdamConfig {
     fn check_group(&self, g: &ParamGroup) -> Result<(), String> {
         nonneg("learning rate", g.lr)?;
         nonneg("epsilon value", self.eps)?;
-        let beta1 = g.momentum.ok_or("Adam needs beta1 (the group's momentum)")?;
+        let beta1 = g
+            .momentum
+            .ok_or("Adam needs beta1 (the group's momentum)")?;
         for (i, b) in [(0, beta1), (1, self.betas.1)] {
             if !(0.0..1.0).contains(&b) {
                 return Err(format!("invalid beta parameter at index {i}: {b}"));
@@ -156,9 +158,7 @@ impl Rule for AdamConfig {
         let step = st.next_step();
         let mut m = st.take::<T>("exp_avg", n, 0.0);
         let mut v = st.take::<T>("exp_avg_sq", n, 0.0);
-        let mut vmax = self
-            .amsgrad
-            .then(|| st.take::<T>("max_exp_avg_sq", n, 0.0));
+        let mut vmax = self.amsgrad.then(|| st.take::<T>("max_exp_avg_sq", n, 0.0));
         let wd = T::of(g.weight_decay);
         let decay = T::of(1.0 - lr * g.weight_decay);
         let w1 = T::of(1.0 - beta1);
@@ -189,7 +189,7 @@ impl Rule for AdamConfig {
                 None => v[i],
             };
             let denom = vhat.sqrt() / bc2_sqrt + eps;
-            p[i] = p[i] + (neg_step_size * m[i]) / denom;
+            p[i] += (neg_step_size * m[i]) / denom;
         }
         st.put("exp_avg", m);
         st.put("exp_avg_sq", v);

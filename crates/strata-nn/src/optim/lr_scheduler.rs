@@ -175,9 +175,9 @@ fn load_core(
     prefix: &str,
 ) -> Result<SchedulerCore> {
     let get = |key: &str| {
-        state.get(&format!("{prefix}{key}")).ok_or_else(|| {
-            NnError::invalid(name, format!("the state dict has no '{prefix}{key}'"))
-        })
+        state
+            .get(&format!("{prefix}{key}"))
+            .ok_or_else(|| NnError::invalid(name, format!("the state dict has no '{prefix}{key}'")))
     };
     let int = |key: &str| -> Result<i64> {
         let t = get(key)?;
@@ -379,8 +379,7 @@ impl LrScheduler for CosineAnnealingLR {
         Ok(lrs
             .iter()
             .map(|lr| {
-                (1.0 + (PI * ef / tf).cos()) / (1.0 + (PI * (e - 1) as f64 / tf).cos())
-                    * (lr - eta)
+                (1.0 + (PI * ef / tf).cos()) / (1.0 + (PI * (e - 1) as f64 / tf).cos()) * (lr - eta)
                     + eta
             })
             .collect())
@@ -418,9 +417,7 @@ impl LinearLR {
         if !(start_factor > 0.0 && start_factor <= 1.0) {
             return Err(NnError::invalid(
                 "LinearLR",
-                format!(
-                    "start_factor {start_factor}: expected greater than 0 and at most 1"
-                ),
+                format!("start_factor {start_factor}: expected greater than 0 and at most 1"),
             ));
         }
         if !(0.0..=1.0).contains(&end_factor) {
@@ -569,9 +566,7 @@ impl OneCycleLR {
             match v.len() {
                 1 => Ok(vec![v[0]; groups]),
                 n if n == groups => Ok(v.to_vec()),
-                n => Err(err(format!(
-                    "expected {groups} values for {name}, got {n}"
-                ))),
+                n => Err(err(format!("expected {groups} values for {name}, got {n}"))),
             }
         };
         let max_lrs = per_group("max_lr", &cfg.max_lr)?;
@@ -829,7 +824,8 @@ impl LrScheduler for SequentialLR {
     }
     fn load_state_dict(&mut self, state: &BTreeMap<String, Tensor>) -> Result<()> {
         let core = load_core("SequentialLR", &self.core, state, "")?;
-        let mut children: Vec<BTreeMap<String, Tensor>> = vec![BTreeMap::new(); self.schedulers.len()];
+        let mut children: Vec<BTreeMap<String, Tensor>> =
+            vec![BTreeMap::new(); self.schedulers.len()];
         for (k, v) in state {
             if let Some(rest) = k.strip_prefix("schedulers.") {
                 let (i, key) = rest.split_once('.').unwrap_or((rest, ""));
@@ -848,9 +844,7 @@ impl LrScheduler for SequentialLR {
         }
         // Check every child before changing any.
         for (s, st) in self.schedulers.iter().zip(&children) {
-            let mut probe = s.core().clone();
-            probe = load_core(s.name(), &probe, st, "")?;
-            let _ = probe;
+            load_core(s.name(), s.core(), st, "")?;
         }
         for (s, st) in self.schedulers.iter_mut().zip(&children) {
             s.load_state_dict(st)?;

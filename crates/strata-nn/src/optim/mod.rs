@@ -191,9 +191,36 @@ pub(crate) trait Real: Float + Element {
     }
 }
 
+/// `a·b + c` rounded once to f32, in safe code that compiles to plain f64 arithmetic.
+///
+/// `f32::mul_add` is exact too, but without the `fma` target feature (the default build) it is
+/// a call into a software `fmaf` that costs several nanoseconds, and runtime feature dispatch
+/// would need `unsafe`. Here: the product of two f32 is exact in f64; the sum is rounded to
+/// nearest and its error recovered exactly (TwoSum), which gives the sum rounded to odd in 53
+/// bits; rounding that to 24 bits is the correctly rounded result (Boldo & Melquiond, "When
+/// double rounding is odd", 2005: round-to-odd at p + 2 or more bits makes the second rounding
+/// innocuous). f32 magnitudes keep every intermediate far from f64 underflow and overflow.
+/// Checked against `f32::mul_add` in the tests below.
+#[inline(always)]
+pub(crate) fn fma_f32(a: f32, b: f32, c: f32) -> f32 {
+    let p = f64::from(a) * f64::from(b);
+    let cd = f64::from(c);
+    let s = p + cd;
+    let bp = s - cd;
+    let e = (p - bp) + (cd - (s - bp));
+    let bits = s.to_bits();
+    let inexact = u64::from(e != 0.0);
+    // Round to odd: truncate toward zero (one step down in magnitude when the error points
+    // inward), then set the last bit when inexact.
+    let inward = ((e.to_bits() ^ bits) >> 63) & inexact;
+    let odd = f64::from_bits((bits - inward) | inexact);
+    // Infinities and NaN (from the inputs) pass through as IEEE fma has them.
+    (if s.is_finite() { odd } else { s }) as f32
+}
+
 impl Real for f32 {
     fn fma(self, a: f32, b: f32) -> f32 {
-        self.mul_add(a, b)
+        fma_f32(self, a, b)
     }
     fn wrap(v: Vec<f32>) -> Buf {
         Buf::F32(v)
@@ -207,6 +234,8 @@ impl Real for f32 {
 }
 
 impl Real for f64 {
+    /// Exact, through `f64::mul_add` (a software `fma` unless built with the `fma` target
+    /// feature: correct, but several times slower than the f32 path).
     fn fma(self, a: f64, b: f64) -> f64 {
         self.mul_add(a, b)
     }
@@ -296,11 +325,7 @@ pub(crate) fn nonneg(name: &str, v: f64) -> Result<(), String> {
 
 impl Core {
     /// Builds the groups: one group of every parameter when `groups` is empty.
-    pub fn new<R: Rule>(
-        rule: &R,
-        defaults: ParamGroup,
-        groups: Vec<GroupOptions>,
-    ) -> Result<Core> {
+    pub fn new<R: Rule>(rule: &R, defaults: ParamGroup, groups: Vec<GroupOptions>) -> Result<Core> {
         let groups = if groups.is_empty() {
             vec![defaults]
         } else {
@@ -402,9 +427,9 @@ impl Core {
                     param.dtype()
                 )));
             }
-            let group = self.group_of(name).ok_or_else(|| {
-                err(format!("parameter '{name}' belongs to no parameter group"))
-            })?;
+            let group = self
+                .group_of(name)
+                .ok_or_else(|| err(format!("parameter '{name}' belongs to no parameter group")))?;
             if let Some(st) = self.state.get(name) {
                 if st.shape != *param.shape() || st.dtype != param.dtype() {
                     return Err(err(format!(
@@ -452,7 +477,10 @@ impl Core {
             if let Some(v) = g.momentum {
                 out.insert(format!("param_groups.{i}.momentum"), scalar(v));
             }
-            out.insert(format!("param_groups.{i}.weight_decay"), scalar(g.weight_decay));
+            out.insert(
+                format!("param_groups.{i}.weight_decay"),
+                scalar(g.weight_decay),
+            );
         }
         for (name, st) in &self.state {
             if let Some(s) = st.step {
@@ -602,7 +630,10 @@ impl Core {
         }
         for (name, st) in &state {
             let group = self.group_of(name).ok_or_else(|| {
-                NnError::invalid(rule.name(), format!("parameter '{name}' is in no param group"))
+                NnError::invalid(
+                    rule.name(),
+                    format!("parameter '{name}' is in no param group"),
+                )
             })?;
             let mut missing: Vec<String> = rule
                 .required(&groups[group])
@@ -660,9 +691,7 @@ macro_rules! impl_optimizer {
             fn param_groups_mut(&mut self) -> &mut [$crate::optim::ParamGroup] {
                 &mut self.core.groups
             }
-            fn state_dict(
-                &self,
-            ) -> std::collections::BTreeMap<String, strata_tensor::Tensor> {
+            fn state_dict(&self) -> std::collections::BTreeMap<String, strata_tensor::Tensor> {
                 self.core.state_dict()
             }
             fn load_state_dict(
@@ -701,6 +730,67 @@ mod tests {
     }
 
     #[test]
+    fn fma_f32_is_the_correctly_rounded_fused_multiply_add() {
+        let special = [
+            0.0f32,
+            -0.0,
+            1.0,
+            -1.0,
+            f32::MIN_POSITIVE,
+            1e-45,
+            -1e-45,
+            f32::MAX,
+            f32::MIN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            1.0 + f32::EPSILON,
+            3.0e-39,
+        ];
+        let mut cases = Vec::new();
+        for &a in &special {
+            for &b in &special {
+                for &c in &special {
+                    cases.push((a, b, c));
+                }
+            }
+        }
+        // Random bit patterns, and near-cancellations where c ≈ −a·b (the double-rounding
+        // traps of a plain f64 evaluation).
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for k in 0..400_000 {
+            let r = next();
+            if k % 2 == 0 {
+                let c = f32::from_bits(next() as u32);
+                cases.push((
+                    f32::from_bits(r as u32),
+                    f32::from_bits((r >> 32) as u32),
+                    c,
+                ));
+            } else {
+                let a = f32::from_bits((r as u32 & 0x007f_ffff) | 0x3f80_0000);
+                let b = f32::from_bits(((r >> 32) as u32 & 0x007f_ffff) | 0x3f80_0000);
+                let tiny = f32::from_bits((next() as u32 & 0x007f_ffff) | 0x3380_0000);
+                cases.push((a, b, -(a * b) + if r & 1 == 0 { tiny } else { -tiny }));
+            }
+        }
+        for (a, b, c) in cases {
+            let want = a.mul_add(b, c);
+            let got = fma_f32(a, b, c);
+            assert!(
+                want.to_bits() == got.to_bits() || (want.is_nan() && got.is_nan()),
+                "fma({a:e}, {b:e}, {c:e}) = {want:e}, got {got:e}"
+            );
+        }
+    }
+
+    #[test]
     fn sgd_by_hand() {
         // p − lr·g with lr = 0.5: exact in binary.
         let mut p = map(&[("w", t32(&[1.0, -2.0])), ("b", t32(&[3.0]))]);
@@ -708,7 +798,11 @@ mod tests {
         let mut opt = sgd(0.5);
         opt.step(&mut p, &g).unwrap();
         assert_eq!(p["w"].to_vec::<f32>().unwrap(), [0.75, -2.125]);
-        assert_eq!(p["b"].to_vec::<f32>().unwrap(), [3.0], "no gradient: untouched");
+        assert_eq!(
+            p["b"].to_vec::<f32>().unwrap(),
+            [3.0],
+            "no gradient: untouched"
+        );
     }
 
     #[test]
@@ -716,7 +810,10 @@ mod tests {
         let mut p = map(&[("w", t32(&[1.0, 2.0])), ("b", t32(&[0.0]))]);
         let mut opt = Adam::new(AdamConfig::default()).unwrap();
         let cases = [
-            (map(&[("w", t32(&[1.0, 1.0])), ("x", t32(&[1.0]))]), "gradient 'x'"),
+            (
+                map(&[("w", t32(&[1.0, 1.0])), ("x", t32(&[1.0]))]),
+                "gradient 'x'",
+            ),
             (map(&[("w", t32(&[1.0]))]), "gradient 'w' has shape [1]"),
             (
                 map(&[("w", Tensor::from_vec(vec![1.0f64, 1.0], [2]).unwrap())]),
@@ -728,7 +825,10 @@ mod tests {
             assert!(e.starts_with("Adam: ") && e.contains(want), "{e}");
         }
         assert_eq!(p["w"].to_vec::<f32>().unwrap(), [1.0, 2.0]);
-        assert!(opt.state_dict().keys().all(|k| k.starts_with("param_groups")));
+        assert!(opt
+            .state_dict()
+            .keys()
+            .all(|k| k.starts_with("param_groups")));
         let mut pi = map(&[("i", Tensor::from_vec(vec![1i64], [1]).unwrap())]);
         let e = opt.step(&mut pi.clone(), &pi).unwrap_err().to_string();
         assert!(e.contains("parameter 'i' has dtype i64"), "{e}");
@@ -800,7 +900,10 @@ mod tests {
             .step(&mut p, &map(&[("b", t32(&[1.0]))]))
             .unwrap_err()
             .to_string();
-        assert!(e.contains("parameter 'b' belongs to no parameter group"), "{e}");
+        assert!(
+            e.contains("parameter 'b' belongs to no parameter group"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -813,7 +916,10 @@ mod tests {
         assert_eq!(state["state.w.step"].item::<f32>().unwrap(), 1.0);
         // Adam's state is not SGD's.
         let e = sgd(0.1).load_state_dict(&state).unwrap_err().to_string();
-        assert!(e.contains("no state buffer 'exp_avg'") || e.contains("keeps no step"), "{e}");
+        assert!(
+            e.contains("no state buffer 'exp_avg'") || e.contains("keeps no step"),
+            "{e}"
+        );
         // A missing buffer, an unknown key, a missing group lr.
         let mut missing = state.clone();
         missing.remove("state.w.exp_avg_sq");

@@ -90,7 +90,10 @@ impl Rule for RmsPropConfig {
     fn check_group(&self, g: &ParamGroup) -> Result<(), String> {
         nonneg("learning rate", g.lr)?;
         nonneg("epsilon value", self.eps)?;
-        nonneg("momentum value", g.momentum.ok_or("RMSprop needs a momentum value")?)?;
+        nonneg(
+            "momentum value",
+            g.momentum.ok_or("RMSprop needs a momentum value")?,
+        )?;
         nonneg("weight_decay value", g.weight_decay)?;
         nonneg("alpha value", self.alpha)
     }
@@ -124,7 +127,7 @@ impl Rule for RmsPropConfig {
                     b[i] = b[i] * mu + d / avg;
                     p[i] = b[i].fma(neg_lr, p[i]);
                 }
-                None => p[i] = p[i] + (neg_lr * d) / avg,
+                None => p[i] += (neg_lr * d) / avg,
             }
         }
         st.put("square_avg", s);

@@ -1,6 +1,8 @@
 //! Stochastic gradient descent (PyTorch's `torch.optim.SGD`).
 
-use super::{impl_optimizer, nonneg, Core, GroupOptions, ParamGroup, ParamState, Params, Real, Rule};
+use super::{
+    impl_optimizer, nonneg, Core, GroupOptions, ParamGroup, ParamState, Params, Real, Rule,
+};
 use crate::Result;
 
 /// SGD's hyperparameters, with PyTorch's defaults (PyTorch requires `lr`; here it defaults to
@@ -81,7 +83,9 @@ impl Rule for SgdConfig {
     }
     fn check_group(&self, g: &ParamGroup) -> Result<(), String> {
         nonneg("learning rate", g.lr)?;
-        let momentum = g.momentum.ok_or("SGD needs a momentum value (0 for none)")?;
+        let momentum = g
+            .momentum
+            .ok_or("SGD needs a momentum value (0 for none)")?;
         nonneg("momentum", momentum)?;
         nonneg("weight_decay", g.weight_decay)?;
         nonneg("dampening", self.dampening)?;

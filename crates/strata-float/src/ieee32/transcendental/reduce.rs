@@ -70,3 +70,35 @@ pub(super) fn reduce_half_pi(m: u64, e: i32) -> (u32, Dd) {
     let f = Dd::new(hi * scale, lo * scale).add(Dd::from_f64(0.0));
     (quadrant, f.mul(HALF_PI))
 }
+
+/// The fast path's reduction: the quadrant and r = x − n·π/2 in binary64 with a relative error
+/// of a few units of 2^-53 (plus 2^-90 absolute), for x = m·2^e (m < 2^24).
+///
+/// Below 2^22: Cody–Waite with π/2 = P1 + P2 + P3 (P1, P2 of 30 bits, so n·P1 and n·P2 are exact
+/// for n < 2^23, and x − n·P1 is exact by Sterbenz's lemma). Above: 128 bits of 2/π from the
+/// window at e − 1, x·2/π mod 4 to 2^-102, then f·π/2 in binary64.
+#[inline]
+pub(super) fn reduce_half_pi_fast(m: u64, e: i32) -> (u32, f64) {
+    if e < -1 {
+        const TWO_OVER_PI: f64 = f64::from_bits(0x3fe4_5f30_6dc9_c883);
+        const P1: f64 = f64::from_bits(0x3ff9_21fb_5400_0000);
+        const P2: f64 = f64::from_bits(0x3e11_0b46_1180_0000);
+        const P3: f64 = f64::from_bits(0x3c23_1319_8a2e_0370);
+        const SHIFT: f64 = 6_755_399_441_055_744.0; // 1.5·2^52
+        let x = m as f64 * pow2(e);
+        let t = x * TWO_OVER_PI + SHIFT;
+        let n = t - SHIFT;
+        let r = ((x - n * P1) - n * P2) - n * P3;
+        return ((t.to_bits() as u32) & 3, r);
+    }
+    let start = e - 1;
+    let (c0, c1) = (window64(start), window64(start + 64));
+    let c = ((c0 as u128) << 64) | c1 as u128;
+    let y = c.wrapping_mul(m as u128);
+    let integer = (y >> 126) as u32;
+    // The top 64 fraction bits as a signed fraction in [−½, ½).
+    let fraction = (y >> 62) as u64 as i64;
+    let quadrant = (integer + (fraction < 0) as u32) & 3;
+    let f = fraction as f64 * pow2(-64);
+    (quadrant, f * HALF_PI.hi)
+}

@@ -42,7 +42,15 @@ pub(crate) fn forward<L: NumericLayer>(
                 Some(m) => Some(array_of::<bool>(m.tensor()?)?),
                 None => None,
             };
-            attention(cx, q.float()?, k.float()?, v.float()?, *mask, explicit, *scale)?
+            attention(
+                cx,
+                q.float()?,
+                k.float()?,
+                v.float()?,
+                *mask,
+                explicit,
+                *scale,
+            )?
         }
         _ => return Err(format!("{} got the wrong operands", op.tag())),
     };
@@ -62,7 +70,7 @@ pub(crate) fn softmax_row<L: NumericLayer>(
         .filter(|&(i, _)| kept(i))
         .map(|(_, v)| v.clone())
         .collect();
-    let zero = l.from_i64(0);
+    let zero = l.int(0);
     let Some(m) = cx.max(&unmasked) else {
         return Ok(vec![zero; row.len()]);
     };
@@ -116,7 +124,7 @@ fn attention<L: NumericLayer>(
         None => None,
     };
     let scale = match scale {
-        Some(s) => l.from_f64(s),
+        Some(s) => l.of_f64(s),
         None => l.real(1.0 / (ne as f64).sqrt()),
     };
     let batches: usize = batch.iter().product();
@@ -151,8 +159,5 @@ fn attention<L: NumericLayer>(
             }
         }
     }
-    Ok(Array::new(
-        [batch.as_slice(), &[nl, nev]].concat(),
-        out,
-    ))
+    Ok(Array::new([batch.as_slice(), &[nl, nev]].concat(), out))
 }

@@ -92,6 +92,10 @@ pub(crate) fn max_pool_jvp(of: &Op, x: &[Tensor]) -> Result<Tensor, String> {
     let d = inp.dims();
     let planes = t.reshape([d[0], d[1], d[2] * d[3]]).s()?;
     let flat_idx = idx.reshape([d[0], d[1], y.dims()[2] * y.dims()[3]]).s()?;
-    let picked = planes.gather(2, &flat_idx).s()?.reshape(y.shape().clone()).s()?;
+    let picked = planes
+        .gather(2, &flat_idx)
+        .s()?
+        .reshape(y.shape().clone())
+        .s()?;
     without_batch(picked, unbatched)
 }

@@ -17,11 +17,17 @@ pub(crate) fn forward<L: NumericLayer>(
     op: &Op,
     args: &[&Value<L::Scalar>],
 ) -> Result<Value<L::Scalar>, String> {
-    let floats = args.iter().map(|v| v.float()).collect::<Result<Vec<_>, _>>()?;
+    let floats = args
+        .iter()
+        .map(|v| v.float())
+        .collect::<Result<Vec<_>, _>>()?;
     let out = match (op, floats.as_slice()) {
         (Op::Conv2d { params, .. }, [x, w, bias @ ..]) => {
             let (x4, unbatched) = batched(x, 4)?;
-            unbatch(conv2d(cx, &x4, w, bias.first().copied(), params)?, unbatched)
+            unbatch(
+                conv2d(cx, &x4, w, bias.first().copied(), params)?,
+                unbatched,
+            )
         }
         (Op::Conv1d { params, .. }, [x, w, bias @ ..]) => {
             let (x3, unbatched) = batched(x, 3)?;
@@ -43,7 +49,10 @@ pub(crate) fn forward<L: NumericLayer>(
         }
         (Op::ConvTranspose2d { params, .. }, [x, w, bias @ ..]) => {
             let (x4, unbatched) = batched(x, 4)?;
-            unbatch(conv_transpose2d(cx, &x4, w, bias.first().copied(), params)?, unbatched)
+            unbatch(
+                conv_transpose2d(cx, &x4, w, bias.first().copied(), params)?,
+                unbatched,
+            )
         }
         (Op::MaxPool2d { params }, [x]) => {
             let (x4, unbatched) = batched(x, 4)?;
@@ -60,7 +69,8 @@ pub(crate) fn forward<L: NumericLayer>(
             };
             let (rows, cols) = (windows(0, shape[2])?, windows(1, shape[3])?);
             let y = pooled(&x4, &rows, &cols, |taps, _, _| {
-                cx.max(taps).ok_or_else(|| "a pooling window without taps".to_string())
+                cx.max(taps)
+                    .ok_or_else(|| "a pooling window without taps".to_string())
             })?;
             unbatch(y, unbatched)
         }
@@ -80,7 +90,7 @@ pub(crate) fn forward<L: NumericLayer>(
             let (rows, cols) = (windows(0, shape[2])?, windows(1, shape[3])?);
             let l = cx.layer;
             let y = pooled(&x4, &rows, &cols, |taps, r, c| {
-                let divisor = l.from_i64(avg_divisor(params, r, c)?);
+                let divisor = l.int(avg_divisor(params, r, c)?);
                 Ok(l.div(&cx.sum(taps), &divisor))
             })?;
             unbatch(y, unbatched)
@@ -90,7 +100,7 @@ pub(crate) fn forward<L: NumericLayer>(
             let rows = adaptive(x4.dims()[2], output_size[0]);
             let cols = adaptive(x4.dims()[3], output_size[1]);
             let l = cx.layer;
-            let count = |w: &Window| i64::try_from(w.taps).map(|n| l.from_i64(n));
+            let count = |w: &Window| i64::try_from(w.taps).map(|n| l.int(n));
             let y = pooled(&x4, &rows, &cols, |taps, r, c| {
                 let (h, w) = (count(r), count(c));
                 let (h, w) = (h.map_err(|e| e.to_string())?, w.map_err(|e| e.to_string())?);
@@ -141,7 +151,7 @@ fn conv2d<L: NumericLayer>(
     let out = conv::conv2d_output_shape([n, c, h, wd], [o, cg, kh, kw], p).map_err(tensor_error)?;
     let [_, _, ho, wo] = out;
     let og = o / p.groups.max(1);
-    let zero = l.from_i64(0);
+    let zero = l.int(0);
     let mut data = Vec::with_capacity(out.iter().product());
     let mut terms = Vec::with_capacity(cg * kh * kw);
     let tap = |pos: usize, k: usize, axis: usize, len: usize| {
@@ -265,7 +275,10 @@ fn sliding(
         .map(|o| {
             let start = o * stride;
             let first_tap = pad.saturating_sub(start).div_ceil(dilation);
-            let end_tap = (pad + len).saturating_sub(start).div_ceil(dilation).min(kernel);
+            let end_tap = (pad + len)
+                .saturating_sub(start)
+                .div_ceil(dilation)
+                .min(kernel);
             if first_tap >= end_tap {
                 return Err(format!("window {o} covers only padding"));
             }

@@ -21,7 +21,7 @@ pub(crate) fn softplus(x: &Tensor, beta: f64, threshold: f64) -> Result<Tensor, 
 /// an error rather than a silent saturation.
 pub(crate) fn cast(x: &Tensor, dtype: DType) -> Result<Tensor, String> {
     if dtype == DType::I64 && x.dtype().is_float() {
-        let limit = 9.223_372_036_854_775_807e18;
+        let limit = 2f64.powi(63);
         if let Some(v) = x
             .to_vec_f64()
             .into_iter()

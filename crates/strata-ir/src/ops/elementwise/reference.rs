@@ -62,7 +62,7 @@ pub(crate) fn forward<L: NumericLayer>(
 
 /// `1 / (1 + exp(−x))`.
 pub(crate) fn sigmoid<L: NumericLayer>(l: &L, x: &L::Scalar) -> Result<L::Scalar, String> {
-    let one = l.from_i64(1);
+    let one = l.int(1);
     let e = l.transcendental(T::Exp, &l.neg(x))?;
     Ok(l.div(&one, &l.add(&one, &e)))
 }
@@ -75,7 +75,7 @@ fn sqrt_two_over_pi() -> f64 {
 fn unary<L: NumericLayer>(cx: &Cx<L>, op: &Op, x: &L::Scalar) -> Result<L::Scalar, String> {
     let l = cx.layer;
     let t = |f, v: &L::Scalar| l.transcendental(f, v);
-    let (zero, one, half) = (l.from_i64(0), l.from_i64(1), l.from_f64(0.5));
+    let (zero, one, half) = (l.int(0), l.int(1), l.of_f64(0.5));
     Ok(match op {
         Op::Neg => l.neg(x),
         Op::Abs => l.abs(x),
@@ -92,17 +92,37 @@ fn unary<L: NumericLayer>(cx: &Cx<L>, op: &Op, x: &L::Scalar) -> Result<L::Scala
         Op::Silu => l.mul(x, &sigmoid(l, x)?),
         Op::Floor => l.floor(x),
         // x ≤ 0 (−0 included) gives +0; NaN fails the comparison and passes through.
-        Op::Relu => cx.branch(x, Comparison::Le, &zero, |_| Ok(zero.clone()), |x| Ok(x.clone()))?,
+        Op::Relu => cx.branch(
+            x,
+            Comparison::Le,
+            &zero,
+            |_| Ok(zero.clone()),
+            |x| Ok(x.clone()),
+        )?,
         Op::LeakyRelu { negative_slope } => {
-            let slope = l.from_f64(*negative_slope);
-            cx.branch(x, Comparison::Lt, &zero, |x| Ok(l.mul(x, &slope)), |x| Ok(x.clone()))?
+            let slope = l.of_f64(*negative_slope);
+            cx.branch(
+                x,
+                Comparison::Lt,
+                &zero,
+                |x| Ok(l.mul(x, &slope)),
+                |x| Ok(x.clone()),
+            )?
         }
         Op::Sign => cx.branch(
             x,
             Comparison::Gt,
             &zero,
             |_| Ok(one.clone()),
-            |x| cx.branch(x, Comparison::Lt, &zero, |_| Ok(l.neg(&one)), |x| Ok(x.clone())),
+            |x| {
+                cx.branch(
+                    x,
+                    Comparison::Lt,
+                    &zero,
+                    |_| Ok(l.neg(&one)),
+                    |x| Ok(x.clone()),
+                )
+            },
         )?,
         Op::Gelu {
             approximate: GeluApproximation::Erf,
@@ -118,9 +138,9 @@ fn unary<L: NumericLayer>(cx: &Cx<L>, op: &Op, x: &L::Scalar) -> Result<L::Scala
             l.mul(&l.mul(&half, x), &l.add(&one, &t(T::Tanh, &inner)?))
         }
         Op::Softplus { beta, threshold } => {
-            let beta = l.from_f64(*beta);
+            let beta = l.of_f64(*beta);
             let scaled = l.mul(x, &beta);
-            let linear_above = l.from_f64(*threshold);
+            let linear_above = l.of_f64(*threshold);
             cx.branch(
                 &scaled,
                 Comparison::Gt,
@@ -229,7 +249,7 @@ fn cast<L: NumericLayer>(
     match (x, dtype.is_float()) {
         (Value::Float(_), true) => Ok(x.clone()),
         (Value::Float(a), false) if dtype == DType::Bool => {
-            let zero = l.from_i64(0);
+            let zero = l.int(0);
             let bits = a.try_map(|v| decide(l, v, &zero, Comparison::Ne))?;
             Ok(Value::Tensor(tensor_of(bits)?))
         }
@@ -239,7 +259,7 @@ fn cast<L: NumericLayer>(
         }
         (Value::Tensor(t), true) => {
             let ints = array_of::<i64>(&t.to_dtype(DType::I64).map_err(tensor_error)?)?;
-            Ok(Value::Float(ints.map(|&v| l.from_i64(v))))
+            Ok(Value::Float(ints.map(|&v| l.int(v))))
         }
         (Value::Tensor(t), false) => Ok(Value::Tensor(t.to_dtype(dtype).map_err(tensor_error)?)),
     }
@@ -248,9 +268,12 @@ fn cast<L: NumericLayer>(
 /// A float truncated toward zero to i64.
 fn truncate<L: NumericLayer>(l: &L, v: &L::Scalar) -> Result<i64, String> {
     const LIMIT: f64 = 9_223_372_036_854_775_808.0; // 2^63
-    let (lo, hi) = l
-        .bounds(v)
-        .ok_or_else(|| format!("cannot cast {v:?} (off the {} layer's path) to i64", l.name()))?;
+    let (lo, hi) = l.bounds(v).ok_or_else(|| {
+        format!(
+            "cannot cast {v:?} (off the {} layer's path) to i64",
+            l.name()
+        )
+    })?;
     let (lo, hi) = (lo.trunc(), hi.trunc());
     if !(lo > -LIMIT - 1.0 && hi < LIMIT) {
         return Err(format!("cannot cast {v:?} to i64: NaN or out of range"));

@@ -67,7 +67,10 @@ pub(super) fn arg_max(along: isize, keepdim: bool, x: &TensorType) -> RuleResult
         return Ok(TensorType::new(dims, DType::I64));
     }
     if dims[a] == 0 {
-        return Err(format!("the argmax over an empty axis of {} is undefined", x.shape));
+        return Err(format!(
+            "the argmax over an empty axis of {} is undefined",
+            x.shape
+        ));
     }
     if keepdim {
         dims[a] = 1;

@@ -30,7 +30,7 @@ pub(crate) fn forward<L: NumericLayer>(
             let keep = triangle(x.shape().dims(), *upper, *diagonal)?;
             Ok(match x {
                 Value::Float(a) => {
-                    let zero = cx.layer.from_i64(0);
+                    let zero = cx.layer.int(0);
                     Value::Float(Array::new(
                         a.shape.clone(),
                         (a.data.iter().zip(&keep))
@@ -40,7 +40,8 @@ pub(crate) fn forward<L: NumericLayer>(
                 }
                 Value::Tensor(t) => {
                     let mask = tensor_of(Array::new(t.shape().clone(), keep))?;
-                    let zeros = Tensor::zeros(t.shape().clone(), t.dtype()).map_err(tensor_error)?;
+                    let zeros =
+                        Tensor::zeros(t.shape().clone(), t.dtype()).map_err(tensor_error)?;
                     Value::Tensor(Tensor::where_cond(&mask, t, &zeros).map_err(tensor_error)?)
                 }
             })
@@ -117,7 +118,11 @@ fn arg_max<A: Arith>(
                 break;
             }
             let nan = layer.is_nan(v).ok_or_else(undecided)?;
-            if nan || layer.compare(v, &group[best], Comparison::Gt).ok_or_else(undecided)? {
+            if nan
+                || layer
+                    .compare(v, &group[best], Comparison::Gt)
+                    .ok_or_else(undecided)?
+            {
                 best = i;
             }
         }

@@ -92,10 +92,16 @@ impl EinsumSpec {
             let mut seen = Vec::new();
             for c in term.bytes() {
                 if !c.is_ascii_lowercase() {
-                    return Err(format!("`{equation}`: `{}` is not a lowercase letter", c as char));
+                    return Err(format!(
+                        "`{equation}`: `{}` is not a lowercase letter",
+                        c as char
+                    ));
                 }
                 if seen.contains(&c) {
-                    return Err(format!("`{equation}`: `{}` repeats within `{term}`", c as char));
+                    return Err(format!(
+                        "`{equation}`: `{}` repeats within `{term}`",
+                        c as char
+                    ));
                 }
                 seen.push(c);
             }
@@ -118,7 +124,10 @@ impl EinsumSpec {
             }
         };
         if let Some(&c) = output.iter().find(|&&c| count(c) == 0) {
-            return Err(format!("`{equation}`: output letter `{}` is in no operand", c as char));
+            return Err(format!(
+                "`{equation}`: output letter `{}` is in no operand",
+                c as char
+            ));
         }
         Ok(EinsumSpec {
             operands: terms,

@@ -26,14 +26,20 @@ pub(crate) fn forward<L: NumericLayer>(
             [a, b] => Ok(Value::Float(matmul(cx, a.float()?, b.float()?)?)),
         },
         Op::Linear { .. } => {
-            let floats = args.iter().map(|v| v.float()).collect::<Result<Vec<_>, _>>()?;
+            let floats = args
+                .iter()
+                .map(|v| v.float())
+                .collect::<Result<Vec<_>, _>>()?;
             let [x, w, rest @ ..] = floats.as_slice() else {
                 return Err("linear takes x and weight (and bias)".into());
             };
             Ok(Value::Float(linear(cx, x, w, rest.first().copied())?))
         }
         Op::Einsum { equation } => {
-            let floats = args.iter().map(|v| v.float()).collect::<Result<Vec<_>, _>>()?;
+            let floats = args
+                .iter()
+                .map(|v| v.float())
+                .collect::<Result<Vec<_>, _>>()?;
             Ok(Value::Float(einsum(cx, equation, &floats)?))
         }
         _ => Err(format!("{} is not a linear-algebra op", op.tag())),
@@ -50,8 +56,16 @@ pub(crate) fn matmul<A: Arith>(
     if ra == 0 || rb == 0 {
         return Err("both operands need at least one dimension".into());
     }
-    let lhs: Vec<usize> = if ra == 1 { [&[1], a.dims()].concat() } else { a.dims().to_vec() };
-    let rhs: Vec<usize> = if rb == 1 { [b.dims(), &[1]].concat() } else { b.dims().to_vec() };
+    let lhs: Vec<usize> = if ra == 1 {
+        [&[1], a.dims()].concat()
+    } else {
+        a.dims().to_vec()
+    };
+    let rhs: Vec<usize> = if rb == 1 {
+        [b.dims(), &[1]].concat()
+    } else {
+        b.dims().to_vec()
+    };
     let (m, k) = (lhs[lhs.len() - 2], lhs[lhs.len() - 1]);
     let (k2, n) = (rhs[rhs.len() - 2], rhs[rhs.len() - 1]);
     if k != k2 {
@@ -104,7 +118,9 @@ fn linear<L: NumericLayer>(
         return Err(format!("the weight must be [out, in], got {}", w.shape));
     };
     let (outs, ins) = (*outs, *ins);
-    let rows: usize = x.dims()[..x.dims().len().saturating_sub(1)].iter().product();
+    let rows: usize = x.dims()[..x.dims().len().saturating_sub(1)]
+        .iter()
+        .product();
     let mut out = Vec::with_capacity(rows * outs);
     let mut products = Vec::with_capacity(ins);
     for r in 0..rows {

@@ -23,7 +23,7 @@ pub(crate) fn forward<L: NumericLayer>(
             (d.map(|d| l.mul(d, d)), reduction)
         }
         (Op::BceWithLogits { reduction }, [x, t]) => {
-            let (zero, one) = (l.from_i64(0), l.from_i64(1));
+            let (zero, one) = (l.int(0), l.int(1));
             let loss = zip(x.float()?, t.float()?, |x, t| {
                 let linear = l.mul(&l.sub(&one, t), x);
                 let hinge = l.maximum(&l.neg(x), &zero);
@@ -46,7 +46,7 @@ pub(crate) fn forward<L: NumericLayer>(
         Reduction::Sum => Array::new([], vec![cx.sum(&per_element.data)]),
         Reduction::Mean => {
             let n = i64::try_from(per_element.data.len()).map_err(|e| e.to_string())?;
-            let mean = l.div(&cx.sum(&per_element.data), &l.from_i64(n));
+            let mean = l.div(&cx.sum(&per_element.data), &l.int(n));
             Array::new([], vec![mean])
         }
     }))
@@ -89,7 +89,9 @@ fn class_loss<L: NumericLayer>(
                     let class = usize::try_from(c)
                         .ok()
                         .filter(|&c| c < classes)
-                        .ok_or_else(|| format!("class index {c} is out of range for {classes} classes"))?;
+                        .ok_or_else(|| {
+                            format!("class index {c} is out of range for {classes} classes")
+                        })?;
                     let lp = log_probs(row(r))?;
                     Ok(l.neg(&lp[class]))
                 })
@@ -100,8 +102,12 @@ fn class_loss<L: NumericLayer>(
             (0..count)
                 .map(|r| {
                     let lp = log_probs(row(r))?;
-                    let p = probs.data.get(r * classes..(r + 1) * classes).unwrap_or(&[]);
-                    let terms: Vec<L::Scalar> = p.iter().zip(&lp).map(|(p, q)| l.mul(p, q)).collect();
+                    let p = probs
+                        .data
+                        .get(r * classes..(r + 1) * classes)
+                        .unwrap_or(&[]);
+                    let terms: Vec<L::Scalar> =
+                        p.iter().zip(&lp).map(|(p, q)| l.mul(p, q)).collect();
                     Ok(l.neg(&cx.sum(&terms)))
                 })
                 .collect::<Result<Vec<_>, String>>()?

@@ -15,7 +15,10 @@ pub(crate) fn forward<L: NumericLayer>(
     dtype: DType,
 ) -> Result<Value<L::Scalar>, String> {
     let l = cx.layer;
-    let floats = args.iter().map(|v| v.float()).collect::<Result<Vec<_>, _>>()?;
+    let floats = args
+        .iter()
+        .map(|v| v.float())
+        .collect::<Result<Vec<_>, _>>()?;
     let Some((x, params)) = floats.split_first() else {
         return Err("a normalization needs an input".into());
     };
@@ -25,14 +28,19 @@ pub(crate) fn forward<L: NumericLayer>(
             let (Some(mean), Some(var)) = (param(0), param(1)) else {
                 return Err("batch_norm needs running_mean and running_var".into());
             };
-            let eps = l.from_f64(*eps);
+            let eps = l.of_f64(*eps);
             let std: Vec<L::Scalar> = var.data.iter().map(|v| l.sqrt(&l.add(v, &eps))).collect();
             let per_channel = channel_of(x)?;
             let data = (x.data.iter().enumerate())
                 .map(|(i, v)| {
                     let c = per_channel(i);
                     let y = l.div(&l.sub(v, &mean.data[c]), &std[c]);
-                    affine(l, y, param(2).map(|w| &w.data[c]), param(3).map(|b| &b.data[c]))
+                    affine(
+                        l,
+                        y,
+                        param(2).map(|w| &w.data[c]),
+                        param(3).map(|b| &b.data[c]),
+                    )
                 })
                 .collect();
             Array::new(x.shape.clone(), data)
@@ -43,12 +51,17 @@ pub(crate) fn forward<L: NumericLayer>(
             ..
         } => {
             let n: usize = normalized_shape.iter().product();
-            let eps = l.from_f64(*eps);
+            let eps = l.of_f64(*eps);
             let mut data = Vec::with_capacity(x.data.len());
             for row in x.data.chunks(n.max(1)) {
                 let normal = standardize(cx, row, &eps);
                 data.extend(normal.into_iter().enumerate().map(|(j, y)| {
-                    affine(l, y, param(0).map(|w| &w.data[j]), param(1).map(|b| &b.data[j]))
+                    affine(
+                        l,
+                        y,
+                        param(0).map(|w| &w.data[j]),
+                        param(1).map(|b| &b.data[j]),
+                    )
                 }));
             }
             Array::new(x.shape.clone(), data)
@@ -59,17 +72,19 @@ pub(crate) fn forward<L: NumericLayer>(
             ..
         } => {
             let n: usize = normalized_shape.iter().product();
-            let eps = l.from_f64(eps.unwrap_or_else(|| machine_epsilon(dtype)));
-            let count = l.from_i64(i64::try_from(n).map_err(|e| e.to_string())?);
-            let one = l.from_i64(1);
+            let eps = l.of_f64(eps.unwrap_or_else(|| machine_epsilon(dtype)));
+            let count = l.int(i64::try_from(n).map_err(|e| e.to_string())?);
+            let one = l.int(1);
             let mut data = Vec::with_capacity(x.data.len());
             for row in x.data.chunks(n.max(1)) {
                 let squares: Vec<L::Scalar> = row.iter().map(|v| l.mul(v, v)).collect();
                 let ms = l.div(&cx.sum(&squares), &count);
                 let inv = l.div(&one, &l.sqrt(&l.add(&ms, &eps)));
-                data.extend(row.iter().enumerate().map(|(j, v)| {
-                    affine(l, l.mul(v, &inv), param(0).map(|w| &w.data[j]), None)
-                }));
+                data.extend(
+                    row.iter().enumerate().map(|(j, v)| {
+                        affine(l, l.mul(v, &inv), param(0).map(|w| &w.data[j]), None)
+                    }),
+                );
             }
             Array::new(x.shape.clone(), data)
         }
@@ -81,7 +96,7 @@ pub(crate) fn forward<L: NumericLayer>(
             };
             let spatial: usize = x.dims()[2..].iter().product();
             let group_len = (c / num_groups.max(&1)) * spatial;
-            let eps = l.from_f64(*eps);
+            let eps = l.of_f64(*eps);
             let mut data = Vec::with_capacity(x.data.len());
             if n * c * spatial > 0 {
                 for group in x.data.chunks(group_len.max(1)) {
@@ -92,7 +107,12 @@ pub(crate) fn forward<L: NumericLayer>(
             let data = (data.into_iter().enumerate())
                 .map(|(i, y)| {
                     let ch = per_channel(i);
-                    affine(l, y, param(0).map(|w| &w.data[ch]), param(1).map(|b| &b.data[ch]))
+                    affine(
+                        l,
+                        y,
+                        param(0).map(|w| &w.data[ch]),
+                        param(1).map(|b| &b.data[ch]),
+                    )
                 })
                 .collect();
             Array::new(x.shape.clone(), data)
@@ -124,12 +144,12 @@ fn channel_of<S>(x: &Array<S>) -> Result<impl Fn(usize) -> usize, String> {
 /// `(x − mean) · (1 / √(var + eps))` over one row, mean and biased variance in two passes.
 fn standardize<L: NumericLayer>(cx: &Cx<L>, row: &[L::Scalar], eps: &L::Scalar) -> Vec<L::Scalar> {
     let l = cx.layer;
-    let n = l.from_i64(i64::try_from(row.len()).unwrap_or(i64::MAX));
+    let n = l.int(i64::try_from(row.len()).unwrap_or(i64::MAX));
     let mean = l.div(&cx.sum(row), &n);
     let centered: Vec<L::Scalar> = row.iter().map(|v| l.sub(v, &mean)).collect();
     let squares: Vec<L::Scalar> = centered.iter().map(|d| l.mul(d, d)).collect();
     let var = l.div(&cx.sum(&squares), &n);
-    let inv = l.div(&l.from_i64(1), &l.sqrt(&l.add(&var, eps)));
+    let inv = l.div(&l.int(1), &l.sqrt(&l.add(&var, eps)));
     centered.iter().map(|d| l.mul(d, &inv)).collect()
 }
 

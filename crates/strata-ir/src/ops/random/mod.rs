@@ -53,13 +53,19 @@ pub(crate) fn uniform_draws(shape: &Shape, seed: u64) -> Result<Tensor, String> 
 /// Dropout's keep mask (bool): kept where the draw is `≥ p`, so with probability `1 − p`.
 pub(crate) fn dropout_keep(shape: &Shape, p: f64, seed: u64) -> Result<Tensor, String> {
     let draws = uniform_draws(shape, seed)?;
-    draws
-        .ge(&Tensor::scalar(p))
-        .map_err(|e| e.to_string())
+    draws.ge(&Tensor::scalar(p)).map_err(|e| e.to_string())
 }
 
 /// Bernoulli mask (bool): `true` where the draw is `<` the (broadcast) probability.
-pub(crate) fn bernoulli_true(shape: &Shape, probabilities: &Tensor, seed: u64) -> Result<Tensor, String> {
-    let p = probabilities.to_dtype(DType::F64).map_err(|e| e.to_string())?;
-    uniform_draws(shape, seed)?.lt(&p).map_err(|e| e.to_string())
+pub(crate) fn bernoulli_true(
+    shape: &Shape,
+    probabilities: &Tensor,
+    seed: u64,
+) -> Result<Tensor, String> {
+    let p = probabilities
+        .to_dtype(DType::F64)
+        .map_err(|e| e.to_string())?;
+    uniform_draws(shape, seed)?
+        .lt(&p)
+        .map_err(|e| e.to_string())
 }

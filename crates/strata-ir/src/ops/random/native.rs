@@ -23,5 +23,7 @@ pub(crate) fn rand_uniform(
 
 /// A 0/1 mask in the probabilities' dtype.
 pub(crate) fn bernoulli_mask(shape: &Shape, p: &Tensor, seed: u64) -> Result<Tensor, String> {
-    super::bernoulli_true(shape, p, seed)?.to_dtype(p.dtype()).s()
+    super::bernoulli_true(shape, p, seed)?
+        .to_dtype(p.dtype())
+        .s()
 }

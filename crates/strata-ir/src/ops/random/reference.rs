@@ -20,8 +20,8 @@ pub(crate) fn forward<L: NumericLayer>(
         (Op::Dropout { p, seed }, [x]) => {
             let x = x.float()?;
             let keep = array_of::<bool>(&dropout_keep(&x.shape, *p, *seed)?)?;
-            let scale = l.from_f64(if *p < 1.0 { 1.0 / (1.0 - p) } else { 0.0 });
-            let (zero, one) = (l.from_i64(0), l.from_i64(1));
+            let scale = l.of_f64(if *p < 1.0 { 1.0 / (1.0 - p) } else { 0.0 });
+            let (zero, one) = (l.int(0), l.int(1));
             let data = (x.data.iter().zip(&keep.data))
                 .map(|(v, &k)| l.mul(&l.mul(v, if k { &one } else { &zero }), &scale))
                 .collect();
@@ -37,23 +37,31 @@ pub(crate) fn forward<L: NumericLayer>(
             },
             [],
         ) => {
-            let draws = Tensor::rand_uniform(shape.clone(), *low, *high, *dtype, &mut Rng::new(*seed))
-                .map_err(tensor_error)?;
+            let draws =
+                Tensor::rand_uniform(shape.clone(), *low, *high, *dtype, &mut Rng::new(*seed))
+                    .map_err(tensor_error)?;
             super::super::source::reference::import(l, &draws)
         }
         (Op::BernoulliMask { shape, seed }, [p]) => {
             let p = p.float()?.broadcast_to(shape)?;
-            let draws = uniform_draws(shape, *seed)?.to_vec::<f64>().map_err(tensor_error)?;
-            let (zero, one) = (l.from_i64(0), l.from_i64(1));
+            let draws = uniform_draws(shape, *seed)?
+                .to_vec::<f64>()
+                .map_err(tensor_error)?;
+            let (zero, one) = (l.int(0), l.int(1));
             let data = (draws.iter().zip(&p.data))
                 .map(|(&u, p)| {
-                    let (lo, hi) = l.bounds(p).ok_or("the probability is off the layer's path")?;
+                    let (lo, hi) = l
+                        .bounds(p)
+                        .ok_or("the probability is off the layer's path")?;
                     if u < lo {
                         Ok(one.clone())
-                    } else if !(u < hi) {
-                        Ok(zero.clone())
+                    } else if u.partial_cmp(&hi) == Some(std::cmp::Ordering::Less) {
+                        Err(format!(
+                            "the {} layer cannot decide draw {u} < {p:?}",
+                            l.name()
+                        ))
                     } else {
-                        Err(format!("the {} layer cannot decide draw {u} < {p:?}", l.name()))
+                        Ok(zero.clone())
                     }
                 })
                 .collect::<Result<Vec<_>, String>>()?;
@@ -62,4 +70,3 @@ pub(crate) fn forward<L: NumericLayer>(
         _ => Err(format!("{} got the wrong operands", op.tag())),
     }
 }
-

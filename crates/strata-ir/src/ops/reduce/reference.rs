@@ -30,7 +30,7 @@ pub(crate) fn forward<L: NumericLayer>(
                 return Ok(Value::Float(sums));
             }
             let l = cx.layer;
-            let count = l.from_i64(i64::try_from(n).map_err(|_| "too many elements")?);
+            let count = l.int(i64::try_from(n).map_err(|_| "too many elements")?);
             Ok(Value::Float(sums.map(|s| l.div(s, &count))))
         }
         Value::Tensor(t) => {
@@ -74,7 +74,8 @@ pub(crate) fn reduce<A: Arith>(
     let data = (0..count)
         .map(|g| {
             if max {
-                cx.max(group(g)).ok_or("the maximum of an empty group".to_string())
+                cx.max(group(g))
+                    .ok_or("the maximum of an empty group".to_string())
             } else {
                 Ok(cx.sum(group(g)))
             }

@@ -196,7 +196,10 @@ pub(super) fn tile(repeats: &[usize], x: &TensorType) -> RuleResult {
         ));
     }
     let dims = (x.dims().iter().zip(repeats))
-        .map(|(&d, &r)| d.checked_mul(r).ok_or_else(|| format!("tiling {} by {repeats:?} overflows", x.shape)))
+        .map(|(&d, &r)| {
+            d.checked_mul(r)
+                .ok_or_else(|| format!("tiling {} by {repeats:?} overflows", x.shape))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(TensorType::new(dims, x.dtype))
 }

@@ -20,7 +20,9 @@ pub(crate) fn forward<L: NumericLayer>(
             match x {
                 Value::Float(a) => {
                     let positions = iota(&a.shape)?.pad(&pairs, -1.0).map_err(tensor_error)?;
-                    Ok(Value::Float(a.take(&positions, Some(&cx.layer.from_f64(*value)))?))
+                    Ok(Value::Float(
+                        a.take(&positions, Some(&cx.layer.of_f64(*value)))?,
+                    ))
                 }
                 Value::Tensor(t) => Ok(Value::Tensor(t.pad(&pairs, *value).map_err(tensor_error)?)),
             }
@@ -87,8 +89,13 @@ fn tile(t: &Tensor, repeats: &[usize]) -> TensorResult<Tensor> {
 /// concatenated by strata-tensor.
 fn concat<S: Clone>(axis: isize, args: &[&Value<S>]) -> Result<Value<S>, String> {
     if let Some(Value::Tensor(_)) = args.first() {
-        let tensors = args.iter().map(|v| v.tensor()).collect::<Result<Vec<_>, _>>()?;
-        return Ok(Value::Tensor(Tensor::cat(&tensors, axis).map_err(tensor_error)?));
+        let tensors = args
+            .iter()
+            .map(|v| v.tensor())
+            .collect::<Result<Vec<_>, _>>()?;
+        return Ok(Value::Tensor(
+            Tensor::cat(&tensors, axis).map_err(tensor_error)?,
+        ));
     }
     let mut all = Vec::new();
     let mut positions = Vec::with_capacity(args.len());
@@ -99,5 +106,7 @@ fn concat<S: Clone>(axis: isize, args: &[&Value<S>]) -> Result<Value<S>, String>
     }
     let refs: Vec<&Tensor> = positions.iter().collect();
     let joined = Tensor::cat(&refs, axis).map_err(tensor_error)?;
-    Ok(Value::Float(Array::new([all.len()], all).take(&joined, None)?))
+    Ok(Value::Float(
+        Array::new([all.len()], all).take(&joined, None)?,
+    ))
 }
