@@ -1,12 +1,19 @@
-//! Each op's local rules, grouped by family: one module per family, and inside it one section
-//! per op (or per group of ops that share a rule, such as the broadcasting binary ops).
+//! Each op's local rules, grouped by family: one folder per family (`elementwise`, `conv`,
+//! `norm`, …) holding, per op or per group of ops that share a rule:
 //!
-//! Today a section holds the op's **shape rule** (output shape and dtype from the input types
-//! and the attributes); its arity is declared in [`Op::arity`] below, next to the dispatch.
-//! This is where the rest of each op's record goes (DESIGN.md §3), next to its shape rule:
-//! the forward rule generic over the numeric layer (interpreter), the VJP and JVP (autograd),
-//! the interval rule (IBP) and linear relaxation (CROWN), and the local error bound (runtime
-//! approximation). Graph-level algorithms that compose these rules live in their own crates.
+//! - `mod.rs`: the **shape rule** (output shape and dtype from the input types and the
+//!   attributes); the arity is declared in [`Op::arity`] below, next to the dispatch;
+//! - `reference.rs`: the **reference forward rule**, generic over the numeric layer (the
+//!   interpreter of [`crate::interpret`]: f32, f64, Ieee32, Fp32, intervals);
+//! - `native.rs` (where an op needs more than one tensor call): the **native kernels**.
+//!
+//! Two rules are written once for all ops, against [`crate::OpSink`], because they compose
+//! other ops: [`Op::decompose`] (`decompose.rs`: composite ops such as linear, the norms,
+//! attention and the losses as compositions of primitives) and the **VJP and JVP** of every op
+//! (`grad.rs`: one derivative factor per elementwise op, adjoints of the linear ops,
+//! derivatives through decompositions, and `vjp`/`jvp` derivative kernels). Interval (IBP),
+//! linear-relaxation (CROWN) and error-bound rules go into the family folders as they land.
+//! Graph-level algorithms that compose these rules live in their own crates.
 //!
 //! A rule returns a message saying what it expected; the graph wraps it with the node, the op
 //! tag and the input types.

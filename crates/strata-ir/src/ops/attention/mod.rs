@@ -3,7 +3,6 @@
 use super::{axis, common_dtype, require_float, RuleResult, TensorType};
 use strata_tensor::{broadcast_shapes, DType, Shape};
 
-pub(crate) mod native;
 pub(crate) mod reference;
 
 /// softmax and log_softmax along `axis`: the input's type.

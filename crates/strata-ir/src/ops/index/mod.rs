@@ -3,7 +3,6 @@
 use super::{axis, require_float, RuleResult, TensorType};
 use strata_tensor::DType;
 
-pub(crate) mod native;
 pub(crate) mod reference;
 
 fn require_indices(t: &TensorType, what: &str) -> Result<(), String> {

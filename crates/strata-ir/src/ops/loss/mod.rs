@@ -5,7 +5,6 @@ use super::{common_dtype, require_float, RuleResult, TensorType};
 use crate::op::Reduction;
 use strata_tensor::{DType, Shape};
 
-pub(crate) mod native;
 pub(crate) mod reference;
 
 fn reduced(reduction: Reduction, per_element: Shape, dtype: DType) -> TensorType {

@@ -3,7 +3,6 @@
 
 use super::{common_dtype, require_dims, require_float, RuleResult, TensorType};
 
-pub(crate) mod native;
 pub(crate) mod reference;
 
 /// Float operands of one dtype, an input `[N, C, *]`; returns `C`.

@@ -5,7 +5,6 @@
 use super::{axis, common_dtype, RuleResult, TensorType};
 use strata_tensor::{broadcast_shapes, Shape};
 
-pub(crate) mod native;
 pub(crate) mod reference;
 
 /// torch.reshape: at most one `-1`, inferred from the element count; the counts must match.

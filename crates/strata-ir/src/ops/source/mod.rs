@@ -4,7 +4,6 @@ use super::TensorType;
 use crate::op::Literal;
 use strata_tensor::{DType, Shape};
 
-pub(crate) mod native;
 pub(crate) mod reference;
 
 /// `input` and `parameter`: the declared type.

@@ -1,1 +1,0 @@
-//! Native forward (strata-tensor kernels), VJP and JVP rules of this family.
