@@ -9,6 +9,7 @@ pub fn trust_registry() -> Vec<&'static TrustBoundary> {
         strata_float::trust::BOUNDARIES,
         strata_tensor::trust::BOUNDARIES,
         strata_io::trust::BOUNDARIES,
+        strata_nn::trust::BOUNDARIES,
     ]
     .into_iter()
     .flatten()

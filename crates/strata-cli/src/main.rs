@@ -50,8 +50,43 @@ enum Command {
     Grad(exec::GradArgs),
     /// Show one step's tape: values, gradients and the reverse pass (terminal and HTML).
     Tape(exec::TapeArgs),
+    /// Datasets: `strata data fetch mnist|fashion-mnist|tinyshakespeare` (sha256-verified).
+    Data {
+        #[command(subcommand)]
+        what: DataCommand,
+    },
     /// Print every trust boundary: what Strata relies on without checking it.
     Trust,
+}
+
+#[derive(Subcommand)]
+enum DataCommand {
+    /// Download a dataset from its canonical mirrors into `<data>/<name>/`, verifying sizes
+    /// and sha256 sums (files already present and intact are kept).
+    Fetch {
+        /// mnist, fashion-mnist or tinyshakespeare.
+        name: String,
+        /// The data directory (default: $STRATA_DATA).
+        #[arg(long)]
+        data: Option<std::path::PathBuf>,
+        /// Fetch from this base URL instead (serving `<base>/<name>/<file>`).
+        #[arg(long)]
+        mirror: Option<String>,
+    },
+}
+
+fn data(what: &DataCommand) -> Result<(), String> {
+    let DataCommand::Fetch { name, data, mirror } = what;
+    let root = strata_nn::data::data_root(data.as_deref()).map_err(|e| e.to_string())?;
+    let files = strata_nn::fetch::fetch(name, &root, mirror.as_deref(), true).map_err(|e| e.to_string())?;
+    for f in files {
+        let how = match f.status {
+            strata_nn::fetch::FetchStatus::Present => "present".to_string(),
+            strata_nn::fetch::FetchStatus::Downloaded => format!("downloaded from {}", f.url.unwrap_or_default()),
+        };
+        outln!("{}: {how}", f.path.display());
+    }
+    Ok(())
 }
 
 fn main() {
@@ -64,6 +99,7 @@ fn main() {
         Command::Run(args) => exec::run(&args),
         Command::Grad(args) => exec::grad(&args),
         Command::Tape(args) => exec::tape(&args),
+        Command::Data { what } => data(&what),
         Command::Trust => {
             print_trust();
             Ok(())
