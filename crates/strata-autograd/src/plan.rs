@@ -4,8 +4,10 @@
 //! The plan is one joint graph: the forward nodes, then the backward nodes the VJP rules
 //! emit (the same rules the eager tape runs, with a [`GraphBuilder`] as the sink), with one
 //! extra input per forward output for its cotangent. Lowering prunes nodes no output needs,
-//! computes each value's last use, and frees a value's buffer right after its last use, so
-//! the peak memory is the live set rather than the whole tape.
+//! fuses chains of elementwise ops whose intermediates have no other reader into one pass
+//! over memory (the same bits: each step is the unfused kernel's scalar function), computes
+//! each value's last use, and frees a value's buffer right after its last use, so the peak
+//! memory is the live set rather than the whole tape.
 
 use crate::error::AutogradError;
 use crate::tape::{LeafKind, Tape, Var};
@@ -13,7 +15,7 @@ use std::collections::BTreeMap;
 use strata_ir::eval::ExecConfig;
 use strata_ir::ops::grad::{reverse_accumulate, Step};
 use strata_ir::{Graph, GraphBuilder, IrError, Literal, NodeId, Op, ParamStore};
-use strata_tensor::Tensor;
+use strata_tensor::{ChainStep, Tensor};
 
 type R<T> = Result<T, AutogradError>;
 
@@ -108,7 +110,24 @@ pub struct Plan {
     last_use: Vec<usize>,
     /// Nodes some output needs.
     live: Vec<bool>,
+    /// Per node: how it runs (its own kernel, a fused chain ending here, or not at all
+    /// because a later chain computes through it).
+    exec: Vec<Exec>,
     pub config: ExecConfig,
+}
+
+/// How the plan runs one node.
+#[derive(Clone, Debug)]
+enum Exec {
+    /// Not needed by any output, or the interior of a fused chain.
+    Skip,
+    /// Its own op on its inputs.
+    Op,
+    /// A fused chain: `steps` applied to the value of `source`, in one pass.
+    Chain {
+        source: NodeId,
+        steps: Vec<ChainStep>,
+    },
 }
 
 /// The results of one plan run.
@@ -217,9 +236,16 @@ impl Plan {
                 }
             }
         }
+        let exec = fuse(&graph, &live);
+        // Last uses follow what actually runs: a chain reads only its source.
         let mut last_use = vec![0; n];
-        for node in graph.nodes.iter().filter(|n| live[n.id]) {
-            for &i in &node.inputs {
+        for node in &graph.nodes {
+            let reads: &[NodeId] = match &exec[node.id] {
+                Exec::Skip => &[],
+                Exec::Op => &node.inputs,
+                Exec::Chain { source, .. } => std::slice::from_ref(source),
+            };
+            for &i in reads {
                 last_use[i] = node.id;
             }
         }
@@ -232,8 +258,17 @@ impl Plan {
             gradient_names,
             last_use,
             live,
+            exec,
             config,
         }
+    }
+
+    /// How many nodes run as fused chains of at least two ops, and how many ops they absorb.
+    pub fn fused_chains(&self) -> (usize, usize) {
+        self.exec.iter().fold((0, 0), |(c, ops), e| match e {
+            Exec::Chain { steps, .. } => (c + 1, ops + steps.len()),
+            _ => (c, ops),
+        })
     }
 
     /// How many nodes the plan executes.
@@ -255,11 +290,25 @@ impl Plan {
         let mut fed = feeds.into_iter();
         let mut values: Vec<Option<Tensor>> = vec![None; self.graph.nodes.len()];
         for node in &self.graph.nodes {
-            let value = match &node.op {
-                Op::Input { .. } => fed.next(),
-                _ if !self.live[node.id] => None,
-                Op::Parameter { name, .. } => params.get(name).cloned(),
-                op => {
+            let value = match (&node.op, &self.exec[node.id]) {
+                (Op::Input { .. }, _) => fed.next(),
+                (_, Exec::Skip) => None,
+                (Op::Parameter { name, .. }, _) => params.get(name).cloned(),
+                (op, Exec::Chain { source, steps }) => {
+                    let x = values[*source]
+                        .clone()
+                        .ok_or_else(|| freed(node.id, *source))?;
+                    let out = x.unary_chain(steps).map_err(|e| IrError::Eval {
+                        node: node.node_ref(),
+                        op: op.tag(),
+                        msg: e.to_string(),
+                    })?;
+                    if self.last_use[*source] == node.id {
+                        values[*source] = None;
+                    }
+                    Some(out)
+                }
+                (op, Exec::Op) => {
                     let args: Vec<Tensor> = (node.inputs.iter())
                         .map(|&i| values[i].clone().ok_or_else(|| freed(node.id, i)))
                         .collect::<Result<_, _>>()?;
@@ -293,6 +342,79 @@ impl Plan {
             .collect::<R<_>>()?;
         Ok(PlanOutput { outputs, gradients })
     }
+}
+
+/// The fusion pass: a float elementwise node extends the chain of its chained input when that
+/// input is itself a chain step, read by no other live node and not an output. Chains of one
+/// op run their own kernel.
+fn fuse(graph: &Graph, live: &[bool]) -> Vec<Exec> {
+    let n = graph.nodes.len();
+    let mut readers = vec![0usize; n];
+    for node in graph.nodes.iter().filter(|n| live[n.id]) {
+        for &i in &node.inputs {
+            readers[i] += 1;
+        }
+    }
+    let mut is_output = vec![false; n];
+    for &o in &graph.outputs {
+        is_output[o] = true;
+    }
+    // A rank-0 float constant's value.
+    let scalar = |id: NodeId| match &graph.nodes[id].op {
+        Op::Constant { value } if value.0.rank() == 0 && value.0.dtype().is_float() => {
+            value.0.to_vec_f64().first().copied()
+        }
+        _ => None,
+    };
+    // The node as a chain step on one input, if it can be one.
+    let step_of = |id: NodeId| -> Option<(NodeId, ChainStep)> {
+        let node = &graph.nodes[id];
+        if !node.dtype.is_float() {
+            return None;
+        }
+        match node.inputs.as_slice() {
+            [x] => node.op.chain_step(None).map(|s| (*x, s)),
+            [a, b] => {
+                let same = |t: NodeId| graph.nodes[t].shape == node.shape;
+                let (x, position, c) = match (scalar(*a), scalar(*b)) {
+                    (None, Some(c)) if same(*a) => (*a, 1, c),
+                    (Some(c), None) if same(*b) => (*b, 0, c),
+                    _ => return None,
+                };
+                node.op.chain_step(Some((position, c))).map(|s| (x, s))
+            }
+            _ => None,
+        }
+    };
+    let mut chains: Vec<Option<(NodeId, Vec<ChainStep>)>> = vec![None; n];
+    let mut exec: Vec<Exec> = (0..n)
+        .map(|id| if live[id] { Exec::Op } else { Exec::Skip })
+        .collect();
+    for id in (0..n).filter(|&id| live[id]) {
+        let Some((input, step)) = step_of(id) else {
+            continue;
+        };
+        let absorbed = match chains[input].take() {
+            Some(chain) if readers[input] == 1 && !is_output[input] => {
+                exec[input] = Exec::Skip;
+                Some(chain)
+            }
+            other => {
+                chains[input] = other;
+                None
+            }
+        };
+        let (source, mut steps) = absorbed.unwrap_or((input, Vec::new()));
+        steps.push(step);
+        if steps.len() >= 2 {
+            exec[id] = Exec::Chain {
+                source,
+                steps: steps.clone(),
+            };
+        }
+        chains[id] = Some((source, steps));
+    }
+    exec
 }
 
 fn freed(node: usize, input: usize) -> AutogradError {

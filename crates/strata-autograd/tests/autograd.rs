@@ -278,3 +278,43 @@ fn shape_errors_name_the_op_and_the_shapes() {
         "{err}"
     );
 }
+
+#[test]
+fn fused_elementwise_chains_give_the_unfused_bits() {
+    // gelu(2·tanh(x) + 1) then exp, summed: a forward chain of five elementwise steps, and
+    // backward chains through the derivative factors.
+    let mut rng = Rng::new(21);
+    let x = Tensor::randn([64, 33], DType::F32, &mut rng).unwrap();
+    let tape = Tape::tracing();
+    let v = tape.input(x.clone(), true);
+    let y = v
+        .tanh()
+        .unwrap()
+        .mul_scalar(2.0)
+        .unwrap()
+        .add_scalar(1.0)
+        .unwrap()
+        .gelu()
+        .unwrap()
+        .exp()
+        .unwrap();
+    let loss = y.sum_all().unwrap();
+    let eager = tape.backward(&loss).unwrap();
+    let (graph, store) = tape.trace(&[&loss]).unwrap();
+    let plan = Plan::compile(&graph, Wrt::Inputs, ExecConfig::default()).unwrap();
+    let (chains, ops) = plan.fused_chains();
+    assert!(
+        chains >= 1 && ops >= 5,
+        "fused {chains} chains of {ops} ops"
+    );
+    let one = Tensor::ones([], DType::F32).unwrap();
+    let run = plan.run(&store, &[x], &[one]).unwrap();
+    assert_eq!(
+        run.outputs[0].to_vec::<f32>().unwrap(),
+        loss.value().to_vec::<f32>().unwrap()
+    );
+    assert_eq!(
+        run.gradients["input0"].to_vec::<f32>().unwrap(),
+        eager.get(&v).unwrap().to_vec::<f32>().unwrap()
+    );
+}

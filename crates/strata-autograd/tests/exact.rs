@@ -25,7 +25,10 @@ fn ints(dims: &[usize], distinct: bool, rng: &mut Rng) -> Tensor {
     let n: usize = dims.iter().product();
     let values: Vec<f32> = if distinct {
         let perm = rng.permutation(n);
-        perm.iter().map(|&p| p as f32 - (n / 2) as f32 + 0.5).map(|v| v * 2.0).collect()
+        perm.iter()
+            .map(|&p| p as f32 - (n / 2) as f32 + 0.5)
+            .map(|v| v * 2.0)
+            .collect()
     } else {
         (0..n)
             .map(|_| {
@@ -44,17 +47,26 @@ fn ints(dims: &[usize], distinct: bool, rng: &mut Rng) -> Tensor {
 /// Runs `graph` in the Fp32 layer rounding down and up; both must agree (no rounding).
 fn exact(graph: &Graph, inputs: &[Tensor]) -> Vec<Vec<f32>> {
     let run = |mode| {
-        interpret::run(graph, &ParamStore::new(), inputs, &Fp32Layer::new(mode), ReduceOrder::Sequential)
-            .unwrap()
-            .into_iter()
-            .map(|e| match e {
-                Exported::Point(t) => t.to_vec::<f32>().unwrap(),
-                Exported::Interval { .. } => panic!("the Fp32 layer exports points"),
-            })
-            .collect::<Vec<_>>()
+        interpret::run(
+            graph,
+            &ParamStore::new(),
+            inputs,
+            &Fp32Layer::new(mode),
+            ReduceOrder::Sequential,
+        )
+        .unwrap()
+        .into_iter()
+        .map(|e| match e {
+            Exported::Point(t) => t.to_vec::<f32>().unwrap(),
+            Exported::Interval { .. } => panic!("the Fp32 layer exports points"),
+        })
+        .collect::<Vec<_>>()
     };
     let (down, up) = (run(RoundingMode::TowardNeg), run(RoundingMode::TowardPos));
-    assert_eq!(down, up, "a rounding happened: the inputs are not exact enough");
+    assert_eq!(
+        down, up,
+        "a rounding happened: the inputs are not exact enough"
+    );
     down
 }
 
@@ -84,11 +96,21 @@ fn gradients_of_polynomial_and_piecewise_linear_ops_are_exact() {
         (Op::Neg, vec![vec![4]], false),
         (Op::Relu, vec![vec![2, 3]], false),
         (Op::Abs, vec![vec![2, 3]], false),
-        (Op::LeakyRelu { negative_slope: 0.25 }, vec![vec![6]], false),
+        (
+            Op::LeakyRelu {
+                negative_slope: 0.25,
+            },
+            vec![vec![6]],
+            false,
+        ),
         (Op::Maximum, vec![vec![2, 3], vec![2, 3]], true),
         (Op::Minimum, vec![vec![6], vec![6]], true),
         (Op::Matmul, vec![vec![2, 3], vec![3, 2]], false),
-        (Op::Linear { bias: true }, vec![vec![2, 3], vec![2, 3], vec![2]], false),
+        (
+            Op::Linear { bias: true },
+            vec![vec![2, 3], vec![2, 3], vec![2]],
+            false,
+        ),
         (
             Op::ReduceSum {
                 axes: vec![1],
@@ -122,7 +144,11 @@ fn gradients_of_polynomial_and_piecewise_linear_ops_are_exact() {
             false,
         ),
         (Op::Concat { axis: 0 }, vec![vec![1, 3], vec![2, 3]], false),
-        (Op::Transpose { axis0: 0, axis1: 1 }, vec![vec![2, 3]], false),
+        (
+            Op::Transpose { axis0: 0, axis1: 1 },
+            vec![vec![2, 3]],
+            false,
+        ),
         (
             Op::MseLoss {
                 reduction: Reduction::Sum,
@@ -143,7 +169,10 @@ fn gradients_of_polynomial_and_piecewise_linear_ops_are_exact() {
         // ⟨v, f(x)⟩ exactly (the products are small integers times dyadics).
         let pairing = |args: &[Tensor]| -> f64 {
             let y = &exact(&graph, args)[0];
-            y.iter().zip(&v_values).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum()
+            y.iter()
+                .zip(&v_values)
+                .map(|(a, b)| f64::from(*a) * f64::from(*b))
+                .sum()
         };
         for (k, xk) in x.iter().enumerate() {
             let base = xk.to_vec::<f32>().unwrap();

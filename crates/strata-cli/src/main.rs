@@ -78,11 +78,14 @@ enum DataCommand {
 fn data(what: &DataCommand) -> Result<(), String> {
     let DataCommand::Fetch { name, data, mirror } = what;
     let root = strata_nn::data::data_root(data.as_deref()).map_err(|e| e.to_string())?;
-    let files = strata_nn::fetch::fetch(name, &root, mirror.as_deref(), true).map_err(|e| e.to_string())?;
+    let files =
+        strata_nn::fetch::fetch(name, &root, mirror.as_deref(), true).map_err(|e| e.to_string())?;
     for f in files {
         let how = match f.status {
             strata_nn::fetch::FetchStatus::Present => "present".to_string(),
-            strata_nn::fetch::FetchStatus::Downloaded => format!("downloaded from {}", f.url.unwrap_or_default()),
+            strata_nn::fetch::FetchStatus::Downloaded => {
+                format!("downloaded from {}", f.url.unwrap_or_default())
+            }
         };
         outln!("{}: {how}", f.path.display());
     }

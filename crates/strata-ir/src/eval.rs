@@ -11,7 +11,7 @@ use crate::op::{GeluApproximation, Op};
 use crate::ops::{self, TensorType};
 use crate::params::ParamStore;
 use crate::sink::{Emit, OpSink};
-use strata_tensor::{DType, MatmulKernel, ReduceOp, ReduceOrder, Tensor};
+use strata_tensor::{ChainStep, DType, MatmulKernel, ReduceOp, ReduceOrder, ScalarOp, Tensor};
 
 /// How native kernels order their reductions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -232,6 +232,56 @@ impl Op {
             | Op::NllLoss { .. }
             | Op::BceWithLogits { .. } => Err(format!("{} has no kernel of its own", self.tag())),
         }
+    }
+}
+
+impl Op {
+    /// This op as one step of a fused elementwise chain ([`Tensor::unary_chain`]), the same
+    /// bits as its kernel: a unary float op, or a binary arithmetic op whose other operand
+    /// is the rank-0 constant `scalar = (position, value)`.
+    pub fn chain_step(&self, scalar: Option<(usize, f64)>) -> Option<ChainStep> {
+        let step = match (self, scalar) {
+            (Op::Neg, None) => ChainStep::Neg,
+            (Op::Abs, None) => ChainStep::Abs,
+            (Op::Sqrt, None) => ChainStep::Sqrt,
+            (Op::Reciprocal, None) => ChainStep::Reciprocal,
+            (Op::Square, None) => ChainStep::Square,
+            (Op::Exp, None) => ChainStep::Exp,
+            (Op::Log, None) => ChainStep::Log,
+            (Op::Sin, None) => ChainStep::Sin,
+            (Op::Cos, None) => ChainStep::Cos,
+            (Op::Tanh, None) => ChainStep::Tanh,
+            (Op::Sigmoid, None) => ChainStep::Sigmoid,
+            (Op::Relu, None) => ChainStep::Relu,
+            (Op::Erf, None) => ChainStep::Erf,
+            (Op::Floor, None) => ChainStep::Floor,
+            (Op::Sign, None) => ChainStep::Sign,
+            (Op::Silu, None) => ChainStep::Silu,
+            (Op::LeakyRelu { negative_slope }, None) => ChainStep::LeakyRelu(*negative_slope),
+            (Op::Gelu { approximate }, None) => match approximate {
+                GeluApproximation::Erf => ChainStep::Gelu,
+                GeluApproximation::Tanh => ChainStep::GeluTanh,
+            },
+            (
+                Op::Softplus {
+                    beta: 1.0,
+                    threshold: 20.0,
+                },
+                None,
+            ) => ChainStep::Softplus,
+            (Op::Add | Op::Sub | Op::Mul | Op::Div, Some((position, value))) => ChainStep::Scalar {
+                op: match self {
+                    Op::Add => ScalarOp::Add,
+                    Op::Sub => ScalarOp::Sub,
+                    Op::Mul => ScalarOp::Mul,
+                    _ => ScalarOp::Div,
+                },
+                value,
+                scalar_first: position == 0,
+            },
+            _ => return None,
+        };
+        Some(step)
     }
 }
 

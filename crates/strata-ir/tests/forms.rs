@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::every_op_graph;
+use common::{derivative_op_graph, every_op_graph};
 use std::collections::BTreeSet;
 use strata_ir::{json, text, GraphBuilder, IrError, Literal, Op};
 use strata_tensor::{DType, Tensor};
@@ -11,7 +11,11 @@ use strata_tensor::{DType, Tensor};
 fn the_every_op_graph_covers_the_vocabulary_and_tags_match_serde() {
     let graph = every_op_graph();
     graph.check_shapes().unwrap();
-    let used: BTreeSet<&str> = graph.nodes.iter().map(|n| n.op.tag()).collect();
+    let derivatives = derivative_op_graph();
+    derivatives.check_shapes().unwrap();
+    let used: BTreeSet<&str> = (graph.nodes.iter().chain(&derivatives.nodes))
+        .map(|n| n.op.tag())
+        .collect();
     let all: BTreeSet<&str> = Op::TAGS.into_iter().collect();
     assert_eq!(used, all, "ops missing from the test graph");
     assert_eq!(all.len(), Op::TAGS.len(), "a tag is listed twice");
@@ -30,19 +34,21 @@ fn the_every_op_graph_covers_the_vocabulary_and_tags_match_serde() {
 
 #[test]
 fn text_round_trips_every_op() {
-    let graph = every_op_graph();
-    let printed = text::print(&graph).unwrap();
-    let parsed = text::parse(&printed).unwrap();
-    assert_eq!(parsed, graph);
-    // Printing is stable: the parsed graph prints identically.
-    assert_eq!(text::print(&parsed).unwrap(), printed);
+    for graph in [every_op_graph(), derivative_op_graph()] {
+        let printed = text::print(&graph).unwrap();
+        let parsed = text::parse(&printed).unwrap();
+        assert_eq!(parsed, graph);
+        // Printing is stable: the parsed graph prints identically.
+        assert_eq!(text::print(&parsed).unwrap(), printed);
+    }
 }
 
 #[test]
 fn json_round_trips_every_op() {
-    let graph = every_op_graph();
-    let written = json::to_string(&graph).unwrap();
-    assert_eq!(json::from_str(&written).unwrap(), graph);
+    for graph in [every_op_graph(), derivative_op_graph()] {
+        let written = json::to_string(&graph).unwrap();
+        assert_eq!(json::from_str(&written).unwrap(), graph);
+    }
 }
 
 #[test]

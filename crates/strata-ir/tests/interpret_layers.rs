@@ -980,3 +980,47 @@ fn every_op_graph_runs_in_every_layer() {
         }
     }
 }
+
+/// The native evaluator (strata-tensor kernels, sequential order, reference matmul) against
+/// the f32 reference layer on `every_op_graph`, node by node: bit for bit on every op whose
+/// kernel follows a declared order, wherever the op's inputs already agree. Convolutions
+/// (gemm, unspecified order) and softmax/layer norm rows longer than the kernels' pairwise
+/// block are the documented exceptions.
+#[test]
+fn native_evaluator_matches_the_f32_layer_bit_for_bit() {
+    use strata_ir::eval::{run_all, ExecConfig};
+    use strata_ir::layer::Exported;
+    let mut graph = every_op_graph();
+    graph.outputs = (0..graph.nodes.len()).collect();
+    let (params, inputs) = every_op_bindings(&graph, &mut Rng::new(4));
+    let native = run_all(&graph, &params, &inputs, &ExecConfig::sequential()).unwrap();
+    let reference =
+        strata_ir::interpret::run(&graph, &params, &inputs, &F32Layer::new(), SEQ).unwrap();
+    let bits = |t: &Tensor| -> Vec<u64> { t.to_vec_f64().iter().map(|v| v.to_bits()).collect() };
+    let mut agree = vec![false; graph.nodes.len()];
+    let mut compared = 0;
+    for node in &graph.nodes {
+        let Exported::Point(r) = &reference[node.id] else {
+            panic!("the f32 layer exports points");
+        };
+        let same = bits(&native[node.id]) == bits(r);
+        agree[node.id] = same;
+        let exact_op = !matches!(
+            node.op,
+            Op::Conv1d { .. } | Op::Conv2d { .. } | Op::ConvTranspose2d { .. }
+        );
+        if exact_op && node.inputs.iter().all(|&i| agree[i]) {
+            compared += 1;
+            assert!(
+                same,
+                "{} ({}) differs from the f32 layer",
+                node.node_ref(),
+                node.op.tag()
+            );
+        }
+    }
+    assert!(
+        compared > graph.nodes.len() / 2,
+        "only {compared} nodes compared"
+    );
+}

@@ -122,6 +122,89 @@ binary_kernels! {
     Minimum "minimum" |a, b| a.min_nan(b);
 }
 
+/// An arithmetic op with a scalar operand, as a step of a fused chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScalarOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+/// One step of a fused elementwise chain ([`Tensor::unary_chain`]): the same scalar function
+/// as the tensor method of the same name, so a fused chain gives the bits the unfused one does.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ChainStep {
+    Neg,
+    Abs,
+    Sqrt,
+    Reciprocal,
+    Square,
+    Exp,
+    Log,
+    Sin,
+    Cos,
+    Tanh,
+    Sigmoid,
+    Relu,
+    Erf,
+    Floor,
+    Sign,
+    Gelu,
+    GeluTanh,
+    Silu,
+    /// PyTorch's default softplus (beta 1, threshold 20).
+    Softplus,
+    LeakyRelu(f64),
+    /// `x ∘ c`, or `c ∘ x` when `scalar_first`, with `c` rounded once to the dtype.
+    Scalar {
+        op: ScalarOp,
+        value: f64,
+        scalar_first: bool,
+    },
+}
+
+impl ChainStep {
+    fn apply<T: Float>(&self, x: T) -> T {
+        match *self {
+            ChainStep::Neg => Neg.apply(x),
+            ChainStep::Abs => Abs.apply(x),
+            ChainStep::Sqrt => Sqrt.apply(x),
+            ChainStep::Reciprocal => Reciprocal.apply(x),
+            ChainStep::Square => x * x,
+            ChainStep::Exp => Exp.apply(x),
+            ChainStep::Log => Log.apply(x),
+            ChainStep::Sin => Sin.apply(x),
+            ChainStep::Cos => Cos.apply(x),
+            ChainStep::Tanh => Tanh.apply(x),
+            ChainStep::Sigmoid => Sigmoid.apply(x),
+            ChainStep::Relu => Relu.apply(x),
+            ChainStep::Erf => Erf.apply(x),
+            ChainStep::Floor => Floor.apply(x),
+            ChainStep::Sign => Sign.apply(x),
+            ChainStep::Gelu => GeluErf.apply(x),
+            ChainStep::GeluTanh => GeluTanh.apply(x),
+            ChainStep::Silu => Silu.apply(x),
+            ChainStep::Softplus => Softplus.apply(x),
+            ChainStep::LeakyRelu(slope) => LeakyRelu(slope).apply(x),
+            ChainStep::Scalar {
+                op,
+                value,
+                scalar_first,
+            } => {
+                let c = T::from_f64(value);
+                let (a, b) = if scalar_first { (c, x) } else { (x, c) };
+                match op {
+                    ScalarOp::Add => a + b,
+                    ScalarOp::Sub => a - b,
+                    ScalarOp::Mul => a * b,
+                    ScalarOp::Div => a / b,
+                }
+            }
+        }
+    }
+}
+
 /// Comparison operators; NaN compares unequal and unordered, as in IEEE 754.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CmpOp {
@@ -252,6 +335,20 @@ impl Tensor {
             DType::F32 => zip_map(K::NAME, self, other, |a: f32, b: f32| k.apply(a, b)),
             DType::F64 => zip_map(K::NAME, self, other, |a: f64, b: f64| k.apply(a, b)),
             d => Err(float_only(K::NAME, d)),
+        }
+    }
+
+    /// Applies `steps` in order to every element in one pass over memory: the same bits as
+    /// the unfused ops one after another.
+    pub fn unary_chain(&self, steps: &[ChainStep]) -> Result<Tensor> {
+        match self.storage() {
+            Storage::F32(v) => Ok(map(self, v, |x: f32| {
+                steps.iter().fold(x, |a, s| s.apply(a))
+            })),
+            Storage::F64(v) => Ok(map(self, v, |x: f64| {
+                steps.iter().fold(x, |a, s| s.apply(a))
+            })),
+            _ => Err(float_only("unary_chain", self.dtype())),
         }
     }
 

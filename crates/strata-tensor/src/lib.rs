@@ -43,7 +43,7 @@ mod view;
 
 pub use conv_ops::ConvGrads;
 pub use dtype::{DType, Element, Float};
-pub use elementwise::CmpOp;
+pub use elementwise::{ChainStep, CmpOp, ScalarOp};
 pub use error::{Result, TensorError};
 pub use kernels::conv::{Conv1dParams, Conv2dParams, ConvTranspose2dParams};
 pub use kernels::pool::{AvgPool2dParams, MaxPool2dParams};

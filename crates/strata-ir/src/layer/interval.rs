@@ -209,8 +209,12 @@ impl NumericLayer for IntervalLayer {
     fn of_f64(&self, v: f64) -> S {
         point(v)
     }
+    /// Two ulps each way: the constants are f64 expressions within two ulps of their reals.
     fn real(&self, nearest: f64) -> S {
-        Some(hull(nearest.next_down(), nearest.next_up()))
+        Some(hull(
+            nearest.next_down().next_down(),
+            nearest.next_up().next_up(),
+        ))
     }
     fn div(&self, a: &S, b: &S) -> S {
         Some(a.as_ref()?.div(b.as_ref()?))

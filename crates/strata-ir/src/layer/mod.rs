@@ -118,7 +118,7 @@ pub trait NumericLayer: Arith {
     /// A data value or attribute stored as `f64`: exact in `f64` and intervals, rounded to
     /// nearest (even) in the binary32 layers.
     fn of_f64(&self, v: f64) -> Self::Scalar;
-    /// A constant that stands for a real number given as its nearest `f64` (1/√2, √(2/π),
+    /// A constant that stands for a real number, given as an `f64` within two ulps of it (1/√2, √(2/π),
     /// 0.044715, 1/√E, …): rounded to nearest in the float layers, enclosed by the interval
     /// layer.
     fn real(&self, nearest: f64) -> Self::Scalar;

@@ -208,9 +208,11 @@ fn trailing_norm<S: OpSink>(
     };
     let sq = e.unary(Op::Square, &centered)?;
     let var = e.mean(&sq, &axes, true)?;
+    // `x · (1/√(var + eps))`: the form of the layer-norm kernel and of PyTorch's rms_norm.
     let shifted = e.shift(&var, eps)?;
     let std = e.unary(Op::Sqrt, &shifted)?;
-    let mut y = e.div(&centered, &std)?;
+    let inv = e.unary(Op::Reciprocal, &std)?;
+    let mut y = e.mul(&centered, &inv)?;
     if let Some(w) = x.get(1) {
         y = e.mul(&y, w)?;
     }

@@ -370,3 +370,24 @@ pub fn every_op_graph() -> Graph {
     );
     b.0.finish(&[mse, ce]).unwrap()
 }
+
+/// The derivative-kernel ops (`vjp`, `jvp`), which model graphs never contain but compiled
+/// backward graphs do: max pooling's VJP and JVP on one image.
+pub fn derivative_op_graph() -> Graph {
+    let mut b = Builder::new();
+    let x = b.input("x", &[1, 2, 4, 4], F32);
+    let pool = Op::MaxPool2d {
+        params: MaxPool2dParams::new([2, 2]),
+    };
+    let g = b.input("g", &[1, 2, 2, 2], F32);
+    let t = b.input("t", &[1, 2, 4, 4], F32);
+    let vjp = b.op(
+        Op::Vjp {
+            of: Box::new(pool.clone()),
+            input: 0,
+        },
+        &[x, g],
+    );
+    let jvp = b.op(Op::Jvp { of: Box::new(pool) }, &[x, t]);
+    b.0.finish(&[vjp, jvp]).unwrap()
+}

@@ -1,7 +1,8 @@
 //! Reference forward rules of this family, generic over the numeric layer. Per element: mse
 //! `d · d` with `d = x − t`; cross-entropy `−(x_t − lse)` from the log-softmax row (with
-//! probabilities, `−Σ_c t_c · (x_c − lse)`); nll `−x_t`; bce-with-logits
-//! `((1 − t) · x + max(−x, 0)) + ln(1 + exp(−|x|))`. Then `sum` is Σ in the declared order and
+//! probabilities, `−Σ_c t_c · (x_c − lse)`); nll `−x_t`; bce-with-logits in PyTorch's
+//! stable form `(1 − t)·x + (m + ln(exp(−m) + exp(−x − m)))` with `m = max(−x, 0)`, the
+//! native decomposition's order of operations. Then `sum` is Σ in the declared order and
 //! `mean` that Σ divided by the number of elements. Class indices must lie in `0..C` (PyTorch's
 //! `ignore_index` is not modelled).
 
@@ -25,11 +26,13 @@ pub(crate) fn forward<L: NumericLayer>(
         (Op::BceWithLogits { reduction }, [x, t]) => {
             let (zero, one) = (l.int(0), l.int(1));
             let loss = zip(x.float()?, t.float()?, |x, t| {
+                let neg_x = l.neg(x);
+                let m = l.maximum(&neg_x, &zero);
                 let linear = l.mul(&l.sub(&one, t), x);
-                let hinge = l.maximum(&l.neg(x), &zero);
-                let tail = l.transcendental(Transcendental::Exp, &l.neg(&l.abs(x)))?;
-                let soft = l.transcendental(Transcendental::Ln1p, &tail)?;
-                Ok(l.add(&l.add(&linear, &hinge), &soft))
+                let a = l.transcendental(Transcendental::Exp, &l.neg(&m))?;
+                let b = l.transcendental(Transcendental::Exp, &l.sub(&neg_x, &m))?;
+                let log = l.transcendental(Transcendental::Ln, &l.add(&a, &b))?;
+                Ok(l.add(&linear, &l.add(&m, &log)))
             })?;
             (loss, reduction)
         }

@@ -3,12 +3,14 @@
 use crate::eval::Str;
 use strata_tensor::{DType, Rng, Shape, Tensor};
 
-/// Training-mode dropout: kept entries scaled by `1/(1−p)`, the rest zero (all zero at p = 1).
+/// Training-mode dropout as PyTorch computes it: `(x · keep) · (1/(1−p))` with the keep mask
+/// as 0/1 in x's dtype (all zero at p = 1).
 pub(crate) fn dropout(x: &Tensor, p: f64, seed: u64) -> Result<Tensor, String> {
-    let keep = super::dropout_keep(x.shape(), p, seed)?;
+    let keep = super::dropout_keep(x.shape(), p, seed)?
+        .to_dtype(x.dtype())
+        .s()?;
     let scale = if p < 1.0 { 1.0 / (1.0 - p) } else { 0.0 };
-    let zero = Tensor::scalar_f64(0.0, x.dtype());
-    Tensor::where_cond(&keep, &x.mul_scalar(scale).s()?, &zero).s()
+    x.mul(&keep).s()?.mul_scalar(scale).s()
 }
 
 pub(crate) fn rand_uniform(
