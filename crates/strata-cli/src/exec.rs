@@ -65,6 +65,76 @@ pub struct TapeArgs {
     pub html: Option<PathBuf>,
 }
 
+#[derive(clap::Args, Clone, Debug)]
+pub struct ConvertArgs {
+    /// The input: an IR graph (`.ir`, `.json`, `.torchlean.json`) or tensors (`.safetensors`,
+    /// `.npz`).
+    pub input: PathBuf,
+    /// The output; its extension names the format (graphs to graph forms, tensors to tensor
+    /// formats).
+    pub output: PathBuf,
+}
+
+fn extension(path: &Path) -> String {
+    path.extension()
+        .map(|e| e.to_string_lossy().to_lowercase())
+        .unwrap_or_default()
+}
+
+/// `strata convert`: between the IR's text, JSON and torchlean.ir.v1 forms, and between
+/// safetensors and NPZ (by name, every dtype kept).
+pub fn convert(args: &ConvertArgs) -> Result<(), String> {
+    let (from, to) = (extension(&args.input), extension(&args.output));
+    let tensors = |e: &str| e == "safetensors" || e == "npz";
+    match (tensors(&from), tensors(&to)) {
+        (true, true) => {
+            let named = match from.as_str() {
+                "npz" => strata_io::read_npz(&args.input).map_err(|e| e.to_string())?,
+                _ => {
+                    strata_io::read_safetensors(&args.input)
+                        .map_err(|e| e.to_string())?
+                        .tensors
+                }
+            };
+            match to.as_str() {
+                "npz" => {
+                    strata_io::write_npz(&args.output, &named, strata_io::NpzCompression::Stored)
+                }
+                _ => strata_io::write_safetensors(&args.output, &named, &BTreeMap::new()),
+            }
+            .map_err(|e| e.to_string())?;
+            outln!(
+                "{} tensors: {} -> {}",
+                named.len(),
+                args.input.display(),
+                args.output.display()
+            );
+        }
+        (false, false) => {
+            let graph = strata_ir::cli::read_graph(&read(&args.input)?)
+                .map_err(|e| format!("{}: {e}", args.input.display()))?;
+            let format = strata_ir::cli::Format::from_path(&args.output);
+            let text = strata_ir::cli::write_graph(&graph, format).map_err(|e| e.to_string())?;
+            std::fs::write(&args.output, text)
+                .map_err(|e| format!("{}: {e}", args.output.display()))?;
+            outln!(
+                "{} nodes: {} -> {}",
+                graph.nodes.len(),
+                args.input.display(),
+                args.output.display()
+            );
+        }
+        _ => {
+            return Err(format!(
+                "cannot convert {} to {}: graphs convert to graph forms, tensors to tensor formats",
+                args.input.display(),
+                args.output.display()
+            ))
+        }
+    }
+    Ok(())
+}
+
 struct Loaded {
     graph: Graph,
     params: ParamStore,

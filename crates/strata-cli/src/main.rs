@@ -48,6 +48,8 @@ enum Command {
     Run(exec::RunArgs),
     /// Differentiate a graph (compiled forward+backward) with respect to inputs or parameters.
     Grad(exec::GradArgs),
+    /// Convert a graph between the IR's forms, or tensors between safetensors and NPZ.
+    Convert(exec::ConvertArgs),
     /// Show one step's tape: values, gradients and the reverse pass (terminal and HTML).
     Tape(exec::TapeArgs),
     /// Datasets: `strata data fetch mnist|fashion-mnist|tinyshakespeare` (sha256-verified).
@@ -102,6 +104,7 @@ fn main() {
         Command::Run(args) => exec::run(&args),
         Command::Grad(args) => exec::grad(&args),
         Command::Tape(args) => exec::tape(&args),
+        Command::Convert(args) => exec::convert(&args),
         Command::Data { what } => data(&what),
         Command::Trust => {
             print_trust();

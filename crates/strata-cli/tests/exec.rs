@@ -199,3 +199,26 @@ fn grad_matches_the_eager_tape_and_tape_shows_the_reverse_pass() {
     let page = std::fs::read_to_string(html).unwrap();
     assert!(page.starts_with("<!doctype html>") && page.contains("mse_loss"));
 }
+
+#[test]
+fn convert_round_trips_graphs_and_tensors() {
+    let f = fixture("convert");
+    let json = f.path("mlp.json");
+    strata(&["convert", &f.path("mlp.ir"), &json]);
+    let back = f.path("back.ir");
+    strata(&["convert", &json, &back]);
+    let read = |p: &str| strata_ir::cli::read_graph(&std::fs::read_to_string(p).unwrap()).unwrap();
+    assert_eq!(read(&back), read(&f.path("mlp.ir")));
+    let npz = f.path("p.npz");
+    strata(&["convert", &f.path("p.safetensors"), &npz]);
+    let again = f.path("again.safetensors");
+    strata(&["convert", &npz, &again]);
+    let tensors = strata_io::read_safetensors(&again).unwrap().tensors;
+    for (name, t) in &f.params {
+        assert_eq!(
+            tensors[name].to_vec::<f32>().unwrap(),
+            t.to_vec::<f32>().unwrap(),
+            "{name}"
+        );
+    }
+}

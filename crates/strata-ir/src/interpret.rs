@@ -330,6 +330,73 @@ fn evaluate<L: NumericLayer>(
     Ok(values)
 }
 
+/// Every node's value (`None` for the nodes the outputs do not need), with the `input` nodes
+/// fed values of the layer itself rather than tensors: for the interval layer, enclosures of an
+/// input box (interval bound propagation). Each input must have its node's declared shape.
+pub fn interpret_values<L: NumericLayer>(
+    graph: &Graph,
+    params: &ParamStore,
+    inputs: &[Value<L::Scalar>],
+    layer: &L,
+    order: ReduceOrder,
+) -> Result<Vec<Option<Value<L::Scalar>>>, IrError> {
+    graph.check_shapes()?;
+    graph.check_params(params)?;
+    let declared: Vec<&Node> = graph.inputs().collect();
+    if declared.len() != inputs.len() {
+        return Err(IrError::Binding {
+            what: "inputs".into(),
+            msg: format!(
+                "the graph takes {} inputs, {} were given",
+                declared.len(),
+                inputs.len()
+            ),
+        });
+    }
+    for (node, v) in declared.iter().zip(inputs) {
+        if v.shape() != &node.shape {
+            return Err(IrError::Binding {
+                what: format!("input {}", node.node_ref()),
+                msg: format!("declared shape {}, given {}", node.shape, v.shape()),
+            });
+        }
+    }
+    let cx = Cx { layer, order };
+    let live = needed(graph);
+    let mut values: Vec<Option<Value<L::Scalar>>> = Vec::with_capacity(graph.nodes.len());
+    let mut fed = inputs.iter();
+    for node in &graph.nodes {
+        if let Op::Input { .. } = node.op {
+            values.push(fed.next().cloned());
+            continue;
+        }
+        let source = match &node.op {
+            Op::Parameter { name, .. } => params.get(name),
+            Op::Constant { value } => Some(&value.0),
+            _ => None,
+        };
+        if !live[node.id] {
+            values.push(None);
+            continue;
+        }
+        let args = (node.inputs.iter())
+            .map(|&i| values.get(i).and_then(Option::as_ref))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| eval_error(node, "an input was not evaluated".into()))?;
+        let value = forward(&cx, node, &args, source).map_err(|msg| eval_error(node, msg))?;
+        if value.shape() != &node.shape {
+            let msg = format!(
+                "the reference rule gave shape {}, the node declares {}",
+                value.shape(),
+                node.shape
+            );
+            return Err(eval_error(node, msg));
+        }
+        values.push(Some(value));
+    }
+    Ok(values)
+}
+
 /// One node's forward rule, by family.
 fn forward<L: NumericLayer>(
     cx: &Cx<L>,

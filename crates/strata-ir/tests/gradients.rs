@@ -2,9 +2,12 @@
 //! differences of the forward (relative error ≤ 1e-6 at well-conditioned points) and the
 //! adjoint identity ⟨v, J u⟩ = ⟨Jᵀ v, u⟩ (relative error ≤ 1e-12). Then the same for the
 //! second-order rules (a VJP's own VJP), and eager-style evaluation of derivative nodes.
+//! Every case also emits its VJP into a graph (what compiled plans run) and checks that the
+//! graph gives the eager cotangents bit for bit.
 
-use strata_ir::eval::{ExecConfig, Native};
-use strata_ir::{AttentionMask, Comparison, GeluApproximation, Op, OpSink, Reduction};
+use strata_ir::eval::{run, ExecConfig, Native};
+use strata_ir::{AttentionMask, Comparison, GeluApproximation, GraphBuilder, Op, OpSink};
+use strata_ir::{ParamStore, Reduction};
 use strata_tensor::{AvgPool2dParams, Conv1dParams, Conv2dParams, ConvTranspose2dParams};
 use strata_tensor::{DType, MaxPool2dParams, Rng, Tensor};
 
@@ -447,6 +450,48 @@ fn native() -> Native {
     Native {
         config: ExecConfig::default(),
     }
+}
+
+/// The same rule emitted into a graph (what compiled plans run) and evaluated natively gives
+/// the eager cotangents bit for bit.
+fn compiled_matches_eager(
+    op: &Op,
+    x: &[Tensor],
+    v: &Tensor,
+    eager: &[Option<Tensor>],
+) -> Result<(), String> {
+    let mut b = GraphBuilder::new();
+    let feed = |b: &mut GraphBuilder, t: &Tensor| {
+        let input = Op::Input {
+            shape: t.shape().clone(),
+            dtype: t.dtype(),
+        };
+        b.push(input, &[]).map_err(|e| e.to_string())
+    };
+    let xs = x
+        .iter()
+        .map(|t| feed(&mut b, t))
+        .collect::<Result<Vec<_>, _>>()?;
+    let y = b.apply(op.clone(), &xs)?;
+    let g = feed(&mut b, v)?;
+    let grads = op.vjp(&mut b, &xs, &y, &g)?;
+    let outputs: Vec<usize> = grads.iter().flatten().copied().collect();
+    let graph = b.finish(&outputs).map_err(|e| e.to_string())?;
+    let feeds: Vec<Tensor> = x.iter().chain([v]).cloned().collect();
+    let compiled = run(&graph, &ParamStore::new(), &feeds, &ExecConfig::default())
+        .map_err(|e| e.to_string())?;
+    let eager: Vec<&Tensor> = eager.iter().flatten().collect();
+    let bits = |t: &Tensor| {
+        t.to_vec_f64()
+            .iter()
+            .map(|v| v.to_bits())
+            .collect::<Vec<_>>()
+    };
+    if eager.len() != compiled.len() || eager.iter().zip(&compiled).any(|(a, b)| bits(a) != bits(b))
+    {
+        return Err("the compiled VJP differs from the eager one".into());
+    }
+    Ok(())
 }
 
 /// Finite-difference, adjoint and JVP checks of one op at one point.
