@@ -318,8 +318,8 @@ fn primitive_vjp<S: OpSink>(
     g: &S::Value,
 ) -> R<Vec<Option<S::Value>>> {
     let n = x.len();
-    if n == 0 {
-        return Ok(Vec::new());
+    if carries_no_derivative(op) {
+        return Ok(vec![None; n]);
     }
     let none = || vec![None; n];
     let dims = |e: &Emit<S>, v: &S::Value| e.dims(v);
@@ -546,22 +546,29 @@ fn primitive_vjp<S: OpSink>(
             }
             other => return Err(no_second_order(other)),
         },
-        // Not differentiable: indices, masks, comparisons, sources and samples.
-        Op::Input { .. }
-        | Op::Constant { .. }
-        | Op::Parameter { .. }
-        | Op::Detach
-        | Op::Sign
-        | Op::Floor
-        | Op::Compare { .. }
-        | Op::LogicalNot
-        | Op::LogicalAnd
-        | Op::LogicalOr
-        | Op::ArgMax { .. }
-        | Op::RandUniform { .. }
-        | Op::BernoulliMask { .. } => none(),
         other => return Err(format!("internal: no VJP rule reaches {}", other.tag())),
     })
+}
+
+/// Ops no derivative passes through: sources, samples, indices, masks, comparisons, and
+/// the piecewise-constant `sign` and `floor` (zero almost everywhere, as in PyTorch).
+fn carries_no_derivative(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::Input { .. }
+            | Op::Constant { .. }
+            | Op::Parameter { .. }
+            | Op::Detach
+            | Op::Sign
+            | Op::Floor
+            | Op::Compare { .. }
+            | Op::LogicalNot
+            | Op::LogicalAnd
+            | Op::LogicalOr
+            | Op::ArgMax { .. }
+            | Op::RandUniform { .. }
+            | Op::BernoulliMask { .. }
+    )
 }
 
 fn no_second_order(of: &Op) -> String {
@@ -693,6 +700,9 @@ fn primitive_jvp<S: OpSink>(
     y: &S::Value,
     t: &[Option<S::Value>],
 ) -> R<Option<S::Value>> {
+    if carries_no_derivative(op) {
+        return Ok(None);
+    }
     let out_shape = e.ty(y).shape;
     if let Some(f) = unary_factor(op, e, &x[0], y)? {
         return match &t[0] {
@@ -843,19 +853,6 @@ fn primitive_jvp<S: OpSink>(
             }
             linear(e, t)?
         }
-        Op::Input { .. }
-        | Op::Constant { .. }
-        | Op::Parameter { .. }
-        | Op::Detach
-        | Op::Sign
-        | Op::Floor
-        | Op::Compare { .. }
-        | Op::LogicalNot
-        | Op::LogicalAnd
-        | Op::LogicalOr
-        | Op::ArgMax { .. }
-        | Op::RandUniform { .. }
-        | Op::BernoulliMask { .. } => None,
         other => return Err(format!("internal: no JVP rule reaches {}", other.tag())),
     })
 }
