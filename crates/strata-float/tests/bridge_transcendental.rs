@@ -578,3 +578,52 @@ fn exhaustive_runner_checks_and_resumes() {
     let t = check_range(Function::Sin, &RoundingMode::ALL, 0x7f7f_ff00, 0x100);
     assert_eq!((t.inputs, t.mismatches), (0x100, 0));
 }
+
+/// A third opinion for the oracle: binary64 libm (glibc's, and the `libm` crate's erf), accurate
+/// to a few binary64 ulps, rounds to the same binary32 wherever its value is not within 2^-40
+/// (relative) of a rounding boundary.
+#[test]
+fn oracle_agrees_with_binary64_libm_away_from_boundaries() {
+    type Binary64 = fn(f64) -> f64;
+    let reference: [(Function, Binary64); 9] = [
+        (Function::Exp, f64::exp),
+        (Function::Expm1, f64::exp_m1),
+        (Function::Log, f64::ln),
+        (Function::Log1p, f64::ln_1p),
+        (Function::Tanh, f64::tanh),
+        (Function::Sigmoid, |x| 1.0 / (1.0 + (-x).exp())),
+        (Function::Erf, libm::erf),
+        (Function::Sin, f64::sin),
+        (Function::Cos, f64::cos),
+    ];
+    let mut rng = Rng::new(4242);
+    for (f, g) in reference {
+        let mut compared = 0;
+        for _ in 0..20_000 {
+            let x = input(f, &mut rng);
+            let xf = f32::from_bits(x);
+            if !xf.is_finite() {
+                continue;
+            }
+            let y = g(xf as f64);
+            if !y.is_finite() || y == 0.0 || y.abs() < 1e-37 || y.abs() > 3e38 {
+                continue;
+            }
+            // Distance to the nearest half-ulp boundary of binary32, relative to |y|.
+            let m = y.abs().to_bits() & ((1 << 52) - 1);
+            let low = m & ((1 << 28) - 1); // the bits below the 24+1 that pick a half-ulp cell
+            let margin = low.min((1 << 28) - low) as f64 / (1u64 << 52) as f64;
+            if margin < 2f64.powi(-40) {
+                continue;
+            }
+            let d = decide(f, x).expect("decided");
+            assert_eq!(
+                d.in_mode(RoundingMode::NearestEven).0,
+                (y as f32).to_bits(),
+                "{f}(0x{x:08x}): oracle vs binary64 libm {y:e}"
+            );
+            compared += 1;
+        }
+        assert!(compared > 5_000, "{f}: only {compared} compared");
+    }
+}

@@ -16,8 +16,9 @@
 //!   [`read_npz_bytes`], [`write_npz`].
 //! - [CSV](csv) (numeric tables, optional header and label column): [`read_csv`],
 //!   [`read_csv_bytes`], [`write_csv`].
-//! - [ONNX](onnx) (the onnx.proto messages, decoded and encoded; `TensorProto` ↔ tensor):
-//!   [`onnx::read_onnx`], [`onnx::ModelProto::decode`], [`onnx::tensor_from_proto`].
+//! - [ONNX](onnx) (the onnx.proto messages, decoded and encoded; `TensorProto` ↔ tensor;
+//!   graphs lowered into strata-ir): [`onnx::read_onnx`], [`onnx::ModelProto::decode`],
+//!   [`onnx::tensor_from_proto`], [`onnx::import_model`].
 //! - [IDX](idx) (the MNIST format, optionally gzip-compressed): [`read_idx`],
 //!   [`read_idx_as`], [`read_idx_bytes`], [`write_idx`].
 //!

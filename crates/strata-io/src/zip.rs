@@ -538,9 +538,7 @@ fn central_entry(
             name,
             at,
             what,
-            format!(
-                "the {len}-byte entry runs past the end of the central directory ({cd_end})"
-            ),
+            format!("the {len}-byte entry runs past the end of the central directory ({cd_end})"),
         )
     };
     if at + CENTRAL_LEN > cd_end {

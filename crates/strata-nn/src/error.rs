@@ -2,6 +2,7 @@
 //! parameter, the file and line, the URL) and what it is.
 
 use std::path::PathBuf;
+use strata_autograd::AutogradError;
 use strata_io::IoError;
 use strata_tensor::TensorError;
 
@@ -14,6 +15,9 @@ pub enum NnError {
     /// Reading a tensor file failed (the message names the file, the place and the problem).
     #[error(transparent)]
     Io(#[from] IoError),
+    /// An autograd or graph operation failed (the message names the op and the shapes).
+    #[error(transparent)]
+    Autograd(#[from] AutogradError),
     /// A bad argument or an inconsistent input: `context` names the component (`"SGD"`,
     /// `"StepLR"`, `"DataLoader"`, …) and, where there is one, the parameter or key.
     #[error("{context}: {msg}")]
@@ -56,5 +60,11 @@ impl NnError {
             url: url.into(),
             msg: msg.into(),
         }
+    }
+}
+
+impl From<strata_ir::IrError> for NnError {
+    fn from(e: strata_ir::IrError) -> NnError {
+        NnError::Autograd(AutogradError::Ir(e))
     }
 }

@@ -18,7 +18,10 @@ pub mod clip;
 pub mod data;
 mod error;
 pub mod fetch;
+pub mod modules;
 pub mod optim;
+pub mod train;
 pub mod trust;
+pub mod zoo;
 
 pub use error::{NnError, Result};

@@ -28,10 +28,12 @@
 //! # }
 //! ```
 
+mod import;
 mod proto;
 mod tensor;
 mod wire;
 
+pub use import::{import_model, ImportOptions, Imported, MIN_OPSET};
 pub use proto::{
     attribute_type, AttributeProto, DimValue, Dimension, ElemTypeProto, GraphProto, MapTypeProto,
     ModelProto, NodeProto, OperatorSetIdProto, Segment, StringStringEntryProto, TensorProto,

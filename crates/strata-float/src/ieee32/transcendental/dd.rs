@@ -196,3 +196,40 @@ pub(super) const fn erf_taylor_coefficients<const N: usize>() -> [Dd; N] {
     }
     table
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// TwoProduct and TwoSum are exact: checked in integer arithmetic on 26-bit operands.
+    #[test]
+    fn error_free_transformations_are_exact() {
+        let mut state = 7u64;
+        for _ in 0..100_000 {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let a = (state >> 11) as f64; // 53-bit integers
+            let b = ((state.rotate_left(17)) >> 11) as f64;
+            let (p, e) = two_prod(a, b);
+            assert_eq!(p as i128 + e as i128, a as i128 * b as i128);
+            let (s, t) = two_sum(a, -b);
+            assert_eq!(s as i128 + t as i128, a as i128 - b as i128);
+        }
+    }
+
+    /// Double-double division and the coefficient tables to 2^-100.
+    #[test]
+    fn division_and_tables() {
+        let third = Dd::from_f64(1.0).div(Dd::from_f64(3.0));
+        let back = third.mul(Dd::from_f64(3.0)).sub(Dd::from_f64(1.0));
+        assert!(back.hi.abs() < 2f64.powi(-100));
+        let inv: [Dd; 30] = inverse_factorials();
+        // 1/29! · 29! = 1 (29! is not a binary64, so multiply step by step).
+        let mut x = inv[29];
+        for k in 1..=29 {
+            x = x.mul_f64(k as f64);
+        }
+        assert!((x.hi - 1.0 + x.lo).abs() < 2f64.powi(-98));
+    }
+}

@@ -76,7 +76,8 @@ pub(super) fn reduce_half_pi(m: u64, e: i32) -> (u32, Dd) {
 ///
 /// Below 2^22: Cody–Waite with π/2 = P1 + P2 + P3 (P1, P2 of 30 bits, so n·P1 and n·P2 are exact
 /// for n < 2^23, and x − n·P1 is exact by Sterbenz's lemma). Above: 128 bits of 2/π from the
-/// window at e − 1, x·2/π mod 4 to 2^-102, then f·π/2 in binary64.
+/// window at e − 1, x·2/π mod 4 to 2^-102 absolute, all 126 fraction bits converted to binary64,
+/// then f·π/2.
 #[inline]
 pub(super) fn reduce_half_pi_fast(m: u64, e: i32) -> (u32, f64) {
     if e < -1 {
@@ -96,9 +97,68 @@ pub(super) fn reduce_half_pi_fast(m: u64, e: i32) -> (u32, f64) {
     let c = ((c0 as u128) << 64) | c1 as u128;
     let y = c.wrapping_mul(m as u128);
     let integer = (y >> 126) as u32;
-    // The top 64 fraction bits as a signed fraction in [−½, ½).
-    let fraction = (y >> 62) as u64 as i64;
+    // The 126 fraction bits, read as a signed fraction in [−½, ½) (units 2^-128): converting all
+    // of them keeps r's relative error at 2^-53 however close x is to a multiple of π/2.
+    let fraction = (y << 2) as i128;
     let quadrant = (integer + (fraction < 0) as u32) & 3;
-    let f = fraction as f64 * pow2(-64);
+    let f = fraction as f64 * pow2(-128);
     (quadrant, f * HALF_PI.hi)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use num_bigint::BigInt;
+    use num_traits::{One, Zero};
+
+    /// atan(1/n)·2^q by the alternating series in integers (error below 2 units per term).
+    fn arctan_inv(n: u64, q: usize) -> BigInt {
+        let n2 = BigInt::from(n * n);
+        let mut power = (BigInt::one() << q) / n;
+        let (mut sum, mut k) = (BigInt::zero(), 0u64);
+        while !power.is_zero() {
+            let term = &power / (2 * k + 1);
+            sum = if k % 2 == 0 { sum + term } else { sum - term };
+            power /= &n2;
+            k += 1;
+        }
+        sum
+    }
+
+    /// The table's 512 bits are those of 2/π (π from Machin's formula with 700 bits).
+    #[test]
+    fn two_over_pi_table_matches_machin() {
+        let q = 700usize;
+        let pi = arctan_inv(5, q) * 16 - arctan_inv(239, q) * 4;
+        // ⌊2/π·2^512⌋, with 188 guard bits against the series' error.
+        let two_over_pi = (BigInt::one() << (q + 513)) / pi;
+        let expected: BigInt = TWO_OVER_PI
+            .iter()
+            .fold(BigInt::zero(), |acc, &w| (acc << 64) + w);
+        assert_eq!(two_over_pi, expected);
+        assert_eq!(window64(1), TWO_OVER_PI[0]);
+        assert_eq!(window64(-3), TWO_OVER_PI[0] >> 4);
+        assert_eq!(window64(65), TWO_OVER_PI[1]);
+    }
+
+    /// The fast reduction against the exact one (quadrant equal, r within 2^-50 relative).
+    #[test]
+    fn fast_and_exact_reductions_agree() {
+        let mut state = 1u64;
+        for _ in 0..100_000 {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let m = (state >> 40) | (1 << 23);
+            let e = (state % 128) as i32 - 24;
+            let (q_fast, r_fast) = reduce_half_pi_fast(m, e);
+            let (q, r) = reduce_half_pi(m, e);
+            assert_eq!(q_fast, q, "m={m} e={e}");
+            assert!(
+                (r_fast - r.hi).abs() <= r.hi.abs() * 2f64.powi(-50),
+                "m={m} e={e}: {r_fast} vs {}",
+                r.hi
+            );
+        }
+    }
 }

@@ -1,0 +1,46 @@
+//! Runs one VNN-COMP instance: `cargo run --release -p strata-verify --example vnn_instance -- net.onnx prop.vnnlib`.
+//! Prints the verdict, the seconds, and the CROWN vs IBP output bounds on the first box.
+
+use std::time::{Duration, Instant};
+use strata_io::onnx::{import_model, read_onnx, ImportOptions};
+use strata_verify::{read_property, verify, Crown, Region, Verdict, VerifyOptions};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() < 3 {
+        eprintln!("usage: vnn_instance NET.onnx PROP.vnnlib [timeout_s]");
+        std::process::exit(2);
+    }
+    let timeout = args.get(3).and_then(|t| t.parse().ok()).unwrap_or(116.0);
+    let start = Instant::now();
+    let result = (|| -> Result<(Verdict, String), String> {
+        let model = read_onnx(&args[1]).map_err(|e| e.to_string())?;
+        let im = import_model(&model, &args[1], &ImportOptions::default()).map_err(|e| e.to_string())?;
+        let prop = read_property(&args[2]).map_err(|e| e.to_string())?;
+        let case = &prop.cases[0];
+        let region = Region::new(case.input.lower.clone(), case.input.upper.clone());
+        let crown = Crown::new(&im.graph, &im.params, &region).map_err(|e| e.to_string())?;
+        let out = im.graph.outputs[0];
+        let cb = crown.bounds(out).map_err(|e| e.to_string())?;
+        let ib = crown.ibp_bounds(out).ok_or("no IBP bounds")?;
+        let info = format!("IBP {:?} {:?}\nCROWN {:?} {:?}", ib.lower, ib.upper, cb.lower, cb.upper);
+        let opts = VerifyOptions { timeout: Duration::from_secs_f64(timeout), ..Default::default() };
+        let v = verify(&im.graph, &im.params, &prop, &opts).map_err(|e| e.to_string())?;
+        Ok((v, info))
+    })();
+    match result {
+        Ok((v, info)) => {
+            println!("{info}");
+            let word = match &v {
+                Verdict::Unsat => "unsat".to_string(),
+                Verdict::Sat(c) => format!("sat {:?} -> {:?}", c.input, c.output),
+                Verdict::Unknown(why) => format!("unknown ({why})"),
+            };
+            println!("{word}\t{:.3}s", start.elapsed().as_secs_f64());
+        }
+        Err(e) => {
+            println!("error: {e}");
+            std::process::exit(1);
+        }
+    }
+}
