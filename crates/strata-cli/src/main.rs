@@ -20,6 +20,7 @@ macro_rules! outln {
 mod bench;
 mod demo;
 mod exec;
+mod verify;
 
 use clap::{Parser, Subcommand};
 
@@ -52,6 +53,8 @@ enum Command {
     Convert(exec::ConvertArgs),
     /// Show one step's tape: values, gradients and the reverse pass (terminal and HTML).
     Tape(exec::TapeArgs),
+    /// Verify a VNN-COMP instance: `strata verify net.onnx prop.vnnlib --timeout 116`.
+    Verify(verify::VerifyArgs),
     /// Datasets: `strata data fetch mnist|fashion-mnist|tinyshakespeare` (sha256-verified).
     Data {
         #[command(subcommand)]
@@ -106,6 +109,7 @@ fn main() {
         Command::Tape(args) => exec::tape(&args),
         Command::Convert(args) => exec::convert(&args),
         Command::Data { what } => data(&what),
+        Command::Verify(args) => verify::run(&args),
         Command::Trust => {
             print_trust();
             Ok(())

@@ -222,3 +222,37 @@ fn convert_round_trips_graphs_and_tensors() {
         );
     }
 }
+
+/// `strata verify` on VNN-COMP's `test` benchmark: every verdict as expected.csv says (the
+/// majority answers of VNN-COMP 2021/2022), and a `sat` writes a counterexample file.
+#[test]
+fn verify_answers_the_vnncomp_test_benchmark() {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/vnncomp/test");
+    let Ok(expected) = std::fs::read_to_string(dir.join("expected.csv")) else {
+        println!("skipped: {} is missing", dir.display());
+        return;
+    };
+    let ce = std::env::temp_dir().join(format!("strata-ce-{}.txt", std::process::id()));
+    for line in expected.lines().skip(1) {
+        let fields: Vec<&str> = line.split(',').collect();
+        let (net, prop, answer) = (dir.join(fields[0]), dir.join(fields[1]), fields[2]);
+        let out = strata(&[
+            "verify",
+            &net.to_string_lossy(),
+            &prop.to_string_lossy(),
+            "--timeout",
+            "30",
+            "--counterexample",
+            &ce.to_string_lossy(),
+        ]);
+        assert!(out.starts_with(answer), "{line}: {out}");
+        if answer == "sat" {
+            let text = std::fs::read_to_string(&ce).unwrap();
+            assert!(
+                text.starts_with("sat\n((X_0 ") && text.contains("(Y_0 "),
+                "{text}"
+            );
+        }
+    }
+}

@@ -7,7 +7,7 @@ mod common;
 use common::fixture_dir;
 use proptest::prelude::*;
 use std::sync::LazyLock;
-use strata_io::onnx::{tensor_from_proto, ModelProto};
+use strata_io::onnx::{import_model, tensor_from_proto, ImportOptions, ModelProto};
 use strata_io::{read_csv_bytes, read_npz_bytes, read_safetensors_bytes, CsvOptions, LabelColumn};
 
 type Reader = fn(&[u8]);
@@ -28,6 +28,7 @@ fn onnx(bytes: &[u8]) {
         for init in model.graph.iter().flat_map(|g| &g.initializer) {
             let _ = tensor_from_proto(init, "mutated");
         }
+        let _ = import_model(&model, "mutated", &ImportOptions::default());
     }
 }
 
@@ -56,6 +57,8 @@ static SEEDS: LazyLock<Vec<(Vec<u8>, Reader)>> = LazyLock::new(|| {
         (read("npz", "zip64_end.npz"), npz),
         (read("onnx", "all_fields.onnx"), onnx),
         (read("onnx", "torch_cnn.onnx"), onnx),
+        (read("onnx", "encoder.onnx"), onnx),
+        (read("onnx", "cnn.onnx"), onnx),
         (read("csv", "header_crlf.csv"), csv),
     ]
 });

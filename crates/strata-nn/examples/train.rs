@@ -17,7 +17,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     Eval(EvalArgs),
 }
 

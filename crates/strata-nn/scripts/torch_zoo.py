@@ -11,6 +11,8 @@ Architecture, data pipeline and optimizer match `strata train`:
   MaxPool2d(2), Flatten, Linear(3136,128), ReLU, Linear(128,10);
 - MNIST IDX files scaled to [0, 1] (pixel/255 in f32) and normalized with (0.1307, 0.3081);
 - Adam(lr=1e-3), batch 64, a fresh random permutation every epoch, the last short batch kept;
+- CosineAnnealingLR(T_max = total steps), stepped after every optimizer step
+  (`--schedule constant` keeps the rate);
 - mean cross-entropy; after training, test loss and accuracy on the 10,000 test images.
 Initialization uses PyTorch's defaults (the same distributions as Strata; the random streams
 differ, so the runs differ in their digits, not in their statistics).
@@ -101,6 +103,7 @@ def main():
     ap.add_argument("--dtype", choices=["f32", "f64"], default="f32")
     ap.add_argument("--train-limit", type=int)
     ap.add_argument("--test-limit", type=int)
+    ap.add_argument("--schedule", choices=["cosine", "constant"], default="cosine")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     if a.threads:
@@ -119,6 +122,11 @@ def main():
     x, xt = x.to(dtype), xt.to(dtype)
     model = build().to(dtype)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
+    per_epoch = (len(x) + a.batch_size - 1) // a.batch_size
+    total = min(max_steps, epochs * per_epoch)
+    sched = None
+    if a.schedule == "cosine":
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total)
     step, samples, train_time, recent = 0, 0, 0.0, []
     gen = torch.Generator().manual_seed(a.seed)
     for epoch in range(epochs):
@@ -136,6 +144,8 @@ def main():
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if sched is not None:
+                sched.step()
             correct = (logits.argmax(-1) == yb).sum().item()
             lv = loss.item()
             train_time += time.perf_counter() - t0

@@ -1,5 +1,13 @@
-//! `strata-nn`: training on top of `strata-tensor`.
+//! `strata-nn`: training on top of `strata-tensor` and `strata-autograd`.
 //!
+//! - [`modules`]: PyTorch-style layers (Linear, Conv1d/2d, ConvTranspose2d, pooling, norms,
+//!   dropout, embedding, activations, Sequential, residual blocks, multi-head attention,
+//!   Transformer encoder layer, LSTM, GRU) whose parameters live in state dicts named exactly as
+//!   PyTorch names them, initialized with PyTorch's default initializers.
+//! - [`train`]: training and evaluation on the eager tape or a compiled plan, with exact
+//!   checkpoints and resume, a JSON-lines log and a progress bar; the `strata train` and
+//!   `strata eval` entry points ([`train::train_cli`], [`train::eval_cli`]).
+//! - [`zoo`]: the model zoo (`mlp` and `cnn` on MNIST) and its default hyperparameters.
 //! - [`optim`]: SGD, Adam, AdamW, RMSprop and Adagrad with PyTorch's exact update formulas over
 //!   named parameters, with state dicts for exact resume; [`optim::lr_scheduler`]: StepLR,
 //!   ExponentialLR, CosineAnnealingLR, LinearLR, OneCycleLR and SequentialLR, reproducing

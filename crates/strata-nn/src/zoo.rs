@@ -8,6 +8,7 @@
 //! | `cnn` | MNIST | Conv 1→32 3×3 pad 1, ReLU, MaxPool 2, Conv 32→64 3×3 pad 1, ReLU, MaxPool 2, Flatten, Linear 3136→128, ReLU, Linear 128→10 |
 
 use crate::modules::{Conv2d, Flatten, Linear, MaxPool2d, Module, ReLU, Sequential};
+use crate::train::Schedule;
 use crate::{NnError, Result};
 
 /// Which optimizer a model trains with.
@@ -39,6 +40,7 @@ pub struct ZooEntry {
     pub batch_size: usize,
     pub lr: f64,
     pub optimizer: OptimizerKind,
+    pub schedule: Schedule,
     /// One example's input shape.
     pub input_shape: &'static [usize],
     pub num_classes: usize,
@@ -55,27 +57,27 @@ impl ZooEntry {
 /// The MNIST MLP: 784-256-128-10 with ReLU.
 pub fn mlp() -> Sequential {
     Sequential::new()
-        .add(Flatten::new())
-        .add(Linear::new(784, 256))
-        .add(ReLU)
-        .add(Linear::new(256, 128))
-        .add(ReLU)
-        .add(Linear::new(128, 10))
+        .append(Flatten::new())
+        .append(Linear::new(784, 256))
+        .append(ReLU)
+        .append(Linear::new(256, 128))
+        .append(ReLU)
+        .append(Linear::new(128, 10))
 }
 
 /// The MNIST CNN (see the [module docs](self)).
 pub fn cnn() -> Sequential {
     Sequential::new()
-        .add(Conv2d::new(1, 32, 3).padding(1))
-        .add(ReLU)
-        .add(MaxPool2d::new(2))
-        .add(Conv2d::new(32, 64, 3).padding(1))
-        .add(ReLU)
-        .add(MaxPool2d::new(2))
-        .add(Flatten::new())
-        .add(Linear::new(3136, 128))
-        .add(ReLU)
-        .add(Linear::new(128, 10))
+        .append(Conv2d::new(1, 32, 3).padding(1))
+        .append(ReLU)
+        .append(MaxPool2d::new(2))
+        .append(Conv2d::new(32, 64, 3).padding(1))
+        .append(ReLU)
+        .append(MaxPool2d::new(2))
+        .append(Flatten::new())
+        .append(Linear::new(3136, 128))
+        .append(ReLU)
+        .append(Linear::new(128, 10))
 }
 
 /// Every zoo entry.
@@ -88,6 +90,7 @@ pub fn entries() -> Vec<ZooEntry> {
             batch_size: 64,
             lr: 1e-3,
             optimizer: OptimizerKind::Adam,
+            schedule: Schedule::Cosine,
             input_shape: &[1, 28, 28],
             num_classes: 10,
             build: mlp,
@@ -99,6 +102,7 @@ pub fn entries() -> Vec<ZooEntry> {
             batch_size: 64,
             lr: 1e-3,
             optimizer: OptimizerKind::Adam,
+            schedule: Schedule::Cosine,
             input_shape: &[1, 28, 28],
             num_classes: 10,
             build: cnn,

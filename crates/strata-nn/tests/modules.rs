@@ -12,18 +12,18 @@
 use serde_json::Value;
 use std::collections::BTreeMap;
 use strata_autograd::Tape;
+use strata_ir::GeluApproximation;
 use strata_nn::data::Batch;
-use strata_nn::modules::{
-    apply_stat_update, specs, AdaptiveAvgPool2d, AvgPool2d, BasicBlock, BatchNorm, Conv1d,
-    Conv2d, ConvTranspose2d, Elu, FeedForwardActivation, Flatten, Forward, Gelu, GroupNorm, Gru,
-    Hardtanh, Identity, Kind, LayerNorm, LeakyReLU, Linear, LogSoftmax, Lstm, MaxPool2d, Mish,
-    Model, Module, MultiheadAttention, ReLU, ReLU6, Residual, RmsNorm, Sequential, SiLU, Sigmoid,
-    Softmax, Softplus, Tanh, TransformerEncoderLayer,
-};
 use strata_nn::modules::Embedding;
+use strata_nn::modules::{
+    apply_stat_update, specs, AdaptiveAvgPool2d, AvgPool2d, BasicBlock, BatchNorm, Conv1d, Conv2d,
+    ConvTranspose2d, Elu, FeedForwardActivation, Flatten, Forward, Gelu, GroupNorm, Gru, Hardtanh,
+    Identity, Kind, LayerNorm, LeakyReLU, Linear, LogSoftmax, Lstm, MaxPool2d, Mish, Model, Module,
+    MultiheadAttention, ReLU, ReLU6, Residual, RmsNorm, Sequential, SiLU, Sigmoid, Softmax,
+    Softplus, Tanh, TransformerEncoderLayer,
+};
 use strata_nn::train::{make_optimizer, Backend, Trainer};
 use strata_nn::zoo::{self, OptimizerKind};
-use strata_ir::GeluApproximation;
 use strata_tensor::{DType, Rng, Tensor};
 
 fn fixtures() -> Value {
@@ -89,9 +89,9 @@ fn assert_close(what: &str, got: &Tensor, want: &Tensor, tol: f64) {
 fn build(name: &str) -> Box<dyn Module> {
     let mlp6 = || {
         Sequential::new()
-            .add(Linear::new(6, 5))
-            .add(ReLU)
-            .add(Linear::new(5, 3))
+            .append(Linear::new(6, 5))
+            .append(ReLU)
+            .append(Linear::new(5, 3))
     };
     match name {
         "mlp" => Box::new(zoo::mlp()),
@@ -149,21 +149,23 @@ fn build(name: &str) -> Box<dyn Module> {
         "basic_block_identity" => Box::new(BasicBlock::new(8, 8, 1)),
         "basic_block_train" => Box::new(BasicBlock::new(4, 8, 2)),
         "basic_block_eval" => Box::new(BasicBlock::new(4, 4, 1)),
-        "residual" => Box::new(Residual::new(Sequential::new().add(Linear::new(4, 4)).add(ReLU))),
-        "residual_fwd" => Box::new(Residual::new(Sequential::new().add(Linear::new(4, 4)).add(Tanh))),
+        "residual" => Box::new(Residual::new(
+            Sequential::new().append(Linear::new(4, 4)).append(ReLU),
+        )),
+        "residual_fwd" => Box::new(Residual::new(
+            Sequential::new().append(Linear::new(4, 4)).append(Tanh),
+        )),
         "named_sequential" => Box::new(
             Sequential::new()
-                .add_named("fc1", Linear::new(3, 4))
-                .add_named("act", ReLU)
-                .add_named("fc2", Linear::new(4, 2)),
+                .append_named("fc1", Linear::new(3, 4))
+                .append_named("act", ReLU)
+                .append_named("fc2", Linear::new(4, 2)),
         ),
         "sequential_mlp" => Box::new(mlp6()),
         "mha" => Box::new(MultiheadAttention::new(8, 2)),
-        "mha_batch_first_causal" => Box::new(
-            MultiheadAttention::new(8, 4)
-                .batch_first(true)
-                .causal(true),
-        ),
+        "mha_batch_first_causal" => {
+            Box::new(MultiheadAttention::new(8, 4).batch_first(true).causal(true))
+        }
         "transformer_encoder_layer" => Box::new(TransformerEncoderLayer::new(8, 2, 16)),
         "transformer_encoder_layer_fwd" => {
             Box::new(TransformerEncoderLayer::new(8, 2, 16).dropout(0.0))
@@ -229,7 +231,9 @@ fn buffers_are_not_parameters() {
         .map(|s| s.name.as_str())
         .collect();
     assert!(buffers.contains(&"downsample.1.running_var"));
-    assert!(buffers.iter().all(|b| b.contains("running") || b.contains("num_batches")));
+    assert!(buffers
+        .iter()
+        .all(|b| b.contains("running") || b.contains("num_batches")));
     // conv1, conv2, downsample.0 weights; bn1, bn2, downsample.1: weight, bias and 3 buffers.
     assert_eq!(all.len(), 3 + 3 * 5);
 }
@@ -262,7 +266,12 @@ fn forward_and_gradients_match_pytorch() {
         let y = fwd
             .run(&*model.module, &x)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_close(&format!("{name} output"), &y.value(), &tensor(&case["output"]), 1e-9);
+        assert_close(
+            &format!("{name} output"),
+            &y.value(),
+            &tensor(&case["output"]),
+            1e-9,
+        );
         let grads = tape
             .backward_with(&y, tensor(&case["cotangent"]))
             .unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -292,7 +301,12 @@ fn forward_and_gradients_match_pytorch() {
             }
         }
         for (k, want) in expected_buffers {
-            assert_close(&format!("{name} buffer {k}"), &model.buffers[k], &tensor(want), 1e-9);
+            assert_close(
+                &format!("{name} buffer {k}"),
+                &model.buffers[k],
+                &tensor(want),
+                1e-9,
+            );
         }
         checked += 1;
     }
@@ -307,9 +321,9 @@ fn sgd_steps_match_pytorch_on_both_backends() {
         let tol = if dt == DType::F32 { 2e-6 } else { 1e-12 };
         for backend in [Backend::Eager, Backend::Compiled] {
             let net = Sequential::new()
-                .add(Linear::new(6, 5))
-                .add(ReLU)
-                .add(Linear::new(5, 3));
+                .append(Linear::new(6, 5))
+                .append(ReLU)
+                .append(Linear::new(5, 3));
             let mut model = Model::new(net, dt, &mut Rng::new(0)).unwrap();
             let init: BTreeMap<String, Tensor> = case["init"]
                 .as_object()
@@ -365,7 +379,11 @@ fn dropout_is_identity_in_eval_and_scaled_mask_in_train() {
         let tape = Tape::new();
         let xv = tape.input(x.clone(), false);
         let fwd = Forward::train(&tape, &model.params, &model.buffers, 5, stream);
-        fwd.run(&*model.module, &xv).unwrap().value().to_vec::<f64>().unwrap()
+        fwd.run(&*model.module, &xv)
+            .unwrap()
+            .value()
+            .to_vec::<f64>()
+            .unwrap()
     };
     let a = run(0);
     // Every element is 0 or 1/(1 − p); about a quarter are dropped.
@@ -387,13 +405,19 @@ fn state_dict_mismatches_are_errors_naming_the_entry() {
         .to_string();
     assert!(e.contains("cnn.safetensors") && e.contains("1.bias"), "{e}");
     let mut sd = model.state_dict();
-    sd.insert("extra.weight".into(), Tensor::zeros([1], DType::F32).unwrap());
+    sd.insert(
+        "extra.weight".into(),
+        Tensor::zeros([1], DType::F32).unwrap(),
+    );
     let e = model.load_state_dict(&sd, "f").unwrap_err().to_string();
     assert!(e.contains("unexpected entry `extra.weight`"), "{e}");
     let mut sd = model.state_dict();
     sd.insert("5.bias".into(), Tensor::zeros([11], DType::F32).unwrap());
     let e = model.load_state_dict(&sd, "f").unwrap_err().to_string();
-    assert!(e.contains("`5.bias`") && e.contains("[11]") && e.contains("[10]"), "{e}");
+    assert!(
+        e.contains("`5.bias`") && e.contains("[11]") && e.contains("[10]"),
+        "{e}"
+    );
     // Nothing changed.
     assert_eq!(model.params["5.bias"].dims(), [10]);
     let bad = Model::new(GroupNorm::new(4, 6), DType::F32, &mut Rng::new(0)).unwrap_err();
@@ -408,7 +432,9 @@ fn default_initialization_has_pytorchs_bounds() {
     let model = Model::new(zoo::cnn(), DType::F64, &mut Rng::new(3)).unwrap();
     for (name, fan_in) in [("0", 9.0), ("3", 288.0), ("7", 3136.0), ("9", 128.0)] {
         for part in ["weight", "bias"] {
-            let v = model.params[&format!("{name}.{part}")].to_vec::<f64>().unwrap();
+            let v = model.params[&format!("{name}.{part}")]
+                .to_vec::<f64>()
+                .unwrap();
             let bound = 1.0 / f64::sqrt(fan_in);
             let max = v.iter().fold(0.0f64, |m, x| m.max(x.abs()));
             assert!(max <= bound, "{name}.{part}: {max} > {bound}");

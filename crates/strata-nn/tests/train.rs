@@ -4,9 +4,7 @@
 
 use std::path::PathBuf;
 use strata_nn::data::{Batch, DataLoader, TensorDataset};
-use strata_nn::modules::{
-    BasicBlock, Dropout, Flatten, Linear, Model, Module, Sequential,
-};
+use strata_nn::modules::{BasicBlock, Dropout, Flatten, Linear, Model, Module, Sequential};
 use strata_nn::train::{
     build_trainer, evaluate, load_weights, make_optimizer, train_with_data, Backend, EvalConfig,
     TrainConfig, Trainer,
@@ -88,10 +86,10 @@ fn eager_and_compiled_agree_bit_for_bit() {
     // fed as plan inputs).
     let net = || {
         Sequential::new()
-            .add(BasicBlock::new(1, 4, 2))
-            .add(Dropout::new(0.3))
-            .add(Flatten::new())
-            .add(Linear::new(4 * 14 * 14, 10))
+            .append(BasicBlock::new(1, 4, 2))
+            .append(Dropout::new(0.3))
+            .append(Flatten::new())
+            .append(Linear::new(4 * 14 * 14, 10))
     };
     let eager = run(net(), Backend::Eager, &ds, 8, 4);
     let compiled = run(net(), Backend::Compiled, &ds, 8, 4);
@@ -135,7 +133,8 @@ fn resume_continues_with_the_same_losses_bit_for_bit() {
         // Stop mid-epoch (step 8 = epoch 1, batch 2), then resume on one thread.
         let first = train_with_data(
             &TrainConfig {
-                steps: Some(8),
+                steps: Some(15),
+                stop_at: Some(8),
                 seed: Some(9),
                 checkpoint: Some(ckpt.clone()),
                 log: Some(log.clone()),
@@ -146,7 +145,10 @@ fn resume_continues_with_the_same_losses_bit_for_bit() {
         )
         .unwrap();
         assert_eq!(first.losses, full.losses[..8]);
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
         let rest = pool
             .install(|| {
                 train_with_data(
@@ -169,8 +171,10 @@ fn resume_continues_with_the_same_losses_bit_for_bit() {
         assert_eq!(rest.test_loss.to_bits(), full.test_loss.to_bits());
         // The log holds both runs, one JSON object per line.
         let text = std::fs::read_to_string(&log).unwrap();
-        let events: Vec<serde_json::Value> =
-            text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let events: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         let starts = events.iter().filter(|e| e["event"] == "start").count();
         assert_eq!(starts, 2);
         let steps: Vec<u64> = events
@@ -204,7 +208,10 @@ fn checkpoints_for_another_model_or_seed_are_rejected() {
     .err()
     .unwrap()
     .to_string();
-    assert!(e.contains("mlp.safetensors") && e.contains("`mlp`") && e.contains("`cnn`"), "{e}");
+    assert!(
+        e.contains("mlp.safetensors") && e.contains("`mlp`") && e.contains("`cnn`"),
+        "{e}"
+    );
     let e = build_trainer(&TrainConfig {
         resume: Some(ckpt.clone()),
         seed: Some(1),
@@ -232,6 +239,19 @@ fn checkpoints_for_another_model_or_seed_are_rejected() {
     .unwrap()
     .to_string();
     assert!(e.contains("f32") && e.contains("f64"), "{e}");
+    let e = train_with_data(
+        &TrainConfig {
+            resume: Some(ckpt.clone()),
+            steps: Some(5),
+            ..config(Backend::Eager)
+        },
+        &train,
+        &test,
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(e.contains("`cosine:2`") && e.contains("`cosine:5`"), "{e}");
     // A truncated file.
     let bytes = std::fs::read(&ckpt).unwrap();
     let cut = tmp("cut.safetensors");
@@ -260,7 +280,10 @@ fn checkpoints_for_another_model_or_seed_are_rejected() {
     };
     let before = t.model.params.clone();
     let e = t.train_step(&b).unwrap_err().to_string();
-    assert!(e.contains("label 12 at position 1") && e.contains("0..10"), "{e}");
+    assert!(
+        e.contains("label 12 at position 1") && e.contains("0..10"),
+        "{e}"
+    );
     assert_eq!(t.step, 0);
     for (k, v) in before {
         assert_eq!(bits(&v), bits(&t.model.params[&k]), "{k} changed");
@@ -271,12 +294,15 @@ fn checkpoints_for_another_model_or_seed_are_rejected() {
 fn mnist_root() -> Option<PathBuf> {
     let candidates = [
         std::env::var_os("STRATA_DATA").map(PathBuf::from),
-        Some(PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data"))),
+        Some(PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/data"
+        ))),
     ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find(|d| d.join("mnist/train-images-idx3-ubyte.gz").is_file() || d.join("mnist/train-images-idx3-ubyte").is_file())
+    candidates.into_iter().flatten().find(|d| {
+        d.join("mnist/train-images-idx3-ubyte.gz").is_file()
+            || d.join("mnist/train-images-idx3-ubyte").is_file()
+    })
 }
 
 #[test]

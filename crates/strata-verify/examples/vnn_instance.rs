@@ -15,16 +15,28 @@ fn main() {
     let start = Instant::now();
     let result = (|| -> Result<(Verdict, String), String> {
         let model = read_onnx(&args[1]).map_err(|e| e.to_string())?;
-        let im = import_model(&model, &args[1], &ImportOptions::default()).map_err(|e| e.to_string())?;
+        let im =
+            import_model(&model, &args[1], &ImportOptions::default()).map_err(|e| e.to_string())?;
         let prop = read_property(&args[2]).map_err(|e| e.to_string())?;
         let case = &prop.cases[0];
-        let region = Region::new(case.input.lower.clone(), case.input.upper.clone());
+        let mut region = Region::new(case.input.lower.clone(), case.input.upper.clone());
+        if std::env::var_os("STRATA_F32_BOX").is_some() {
+            // Compare with tools that hold the box in float32 (nearest): not sound, for comparison only.
+            let f = |v: &Vec<f64>| v.iter().map(|&x| f64::from(x as f32)).collect();
+            region = Region::new(f(&region.lower), f(&region.upper));
+        }
         let crown = Crown::new(&im.graph, &im.params, &region).map_err(|e| e.to_string())?;
         let out = im.graph.outputs[0];
         let cb = crown.bounds(out).map_err(|e| e.to_string())?;
         let ib = crown.ibp_bounds(out).ok_or("no IBP bounds")?;
-        let info = format!("IBP {:?} {:?}\nCROWN {:?} {:?}", ib.lower, ib.upper, cb.lower, cb.upper);
-        let opts = VerifyOptions { timeout: Duration::from_secs_f64(timeout), ..Default::default() };
+        let info = format!(
+            "IBP {:?} {:?}\nCROWN {:?} {:?}",
+            ib.lower, ib.upper, cb.lower, cb.upper
+        );
+        let opts = VerifyOptions {
+            timeout: Duration::from_secs_f64(timeout),
+            ..Default::default()
+        };
         let v = verify(&im.graph, &im.params, &prop, &opts).map_err(|e| e.to_string())?;
         Ok((v, info))
     })();

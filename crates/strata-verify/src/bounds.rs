@@ -229,12 +229,10 @@ fn ibp_intervals(
                 let mut ivs = Vec::with_capacity(a.data.len());
                 for (k, x) in a.data.iter().enumerate() {
                     match x {
-                        Some(i) if i.lo().is_finite() && i.hi().is_finite() => {
-                            ivs.push(Iv {
-                                lo: i.lo(),
-                                hi: i.hi(),
-                            })
-                        }
+                        Some(i) if i.lo().is_finite() && i.hi().is_finite() => ivs.push(Iv {
+                            lo: i.lo(),
+                            hi: i.hi(),
+                        }),
                         _ => {
                             return Err(unsupported(
                                 node,
@@ -299,7 +297,11 @@ pub struct Crown<'a> {
 
 impl<'a> Crown<'a> {
     /// IBP over `region`, then CROWN bounds on every ReLU input in topological order.
-    pub fn new(graph: &'a Graph, params: &ParamStore, region: &Region) -> Result<Self, VerifyError> {
+    pub fn new(
+        graph: &'a Graph,
+        params: &ParamStore,
+        region: &Region,
+    ) -> Result<Self, VerifyError> {
         let ibp = ibp_intervals(graph, params, region)?;
         let input = input_node(graph)?.id;
         let mut depends = vec![false; graph.nodes.len()];
@@ -476,7 +478,14 @@ impl<'a> Crown<'a> {
                 }
                 Op::Neg => self.pass(&mut acc, node.inputs[0], q, a, -1.0)?,
                 Op::Add | Op::Sub => {
-                    let signs = [1.0, if matches!(node.op, Op::Sub) { -1.0 } else { 1.0 }];
+                    let signs = [
+                        1.0,
+                        if matches!(node.op, Op::Sub) {
+                            -1.0
+                        } else {
+                            1.0
+                        },
+                    ];
                     for (k, &x) in node.inputs.iter().enumerate() {
                         self.broadcast_pass(&mut acc, node, x, q, &a, None, signs[k])?;
                     }
@@ -486,7 +495,12 @@ impl<'a> Crown<'a> {
                     let (var, cst) = match (self.depends[x], self.depends[y]) {
                         (true, false) => (x, y),
                         (false, true) => (y, x),
-                        _ => return Err(unsupported(node, "a product of two input-dependent values")),
+                        _ => {
+                            return Err(unsupported(
+                                node,
+                                "a product of two input-dependent values",
+                            ))
+                        }
                     };
                     let cmap = broadcast_map(g.nodes[cst].shape.dims(), node.shape.dims())
                         .ok_or_else(|| unsupported(node, "bad broadcast"))?;
@@ -509,9 +523,18 @@ impl<'a> Crown<'a> {
                     } else {
                         None
                     };
-                    self.affine(&mut acc, &mut constant, x, q, &a, n / out.max(1), out, inn, |o, i| {
-                        wv[o * inn + i]
-                    }, bv)?;
+                    self.affine(
+                        &mut acc,
+                        &mut constant,
+                        x,
+                        q,
+                        &a,
+                        n / out.max(1),
+                        out,
+                        inn,
+                        |o, i| wv[o * inn + i],
+                        bv,
+                    )?;
                 }
                 Op::Matmul => self.matmul(&mut acc, &mut constant, node, q, &a)?,
                 _ => {
@@ -661,7 +684,18 @@ impl<'a> Crown<'a> {
                 let (k, m) = (yd[0], yd[1]);
                 let wv = self.values(y)?;
                 let rows = g.nodes[x].shape.numel() / k.max(1);
-                self.affine(acc, constant, x, q, a, rows, m, k, |o, i| wv[i * m + o], None)
+                self.affine(
+                    acc,
+                    constant,
+                    x,
+                    q,
+                    a,
+                    rows,
+                    m,
+                    k,
+                    |o, i| wv[i * m + o],
+                    None,
+                )
             }
             (true, false) if yd.len() == 1 && !xd.is_empty() => {
                 let k = yd[0];
@@ -693,10 +727,7 @@ impl<'a> Crown<'a> {
                 }
                 Ok(())
             }
-            (true, true) => Err(unsupported(
-                node,
-                "a product of two input-dependent values",
-            )),
+            (true, true) => Err(unsupported(node, "a product of two input-dependent values")),
             _ => Err(unsupported(node, "this matmul shape is not supported")),
         }
     }

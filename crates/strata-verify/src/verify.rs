@@ -92,7 +92,10 @@ fn check_point(
         .next()
         .ok_or_else(|| VerifyError::Mismatch("the graph has no input".into()))?;
     let tensor = match input.dtype {
-        DType::F32 => Tensor::from_vec(x.iter().map(|&v| v as f32).collect::<Vec<_>>(), input.shape.clone()),
+        DType::F32 => Tensor::from_vec(
+            x.iter().map(|&v| v as f32).collect::<Vec<_>>(),
+            input.shape.clone(),
+        ),
         _ => Tensor::from_vec(x.to_vec(), input.shape.clone()),
     }
     .map_err(|e| VerifyError::Mismatch(e.to_string()))?;
@@ -129,7 +132,12 @@ fn check_point(
             // sup over the enclosure of c·y ≤ d_lo.
             let mut hi = 0.0f64;
             for (coef, e) in c.coeffs.iter().zip(&enc) {
-                let cands = [coef.lo * e.lo(), coef.lo * e.hi(), coef.hi * e.lo(), coef.hi * e.hi()];
+                let cands = [
+                    coef.lo * e.lo(),
+                    coef.lo * e.hi(),
+                    coef.hi * e.lo(),
+                    coef.hi * e.hi(),
+                ];
                 let m = cands.iter().copied().fold(f64::NEG_INFINITY, f64::max);
                 hi = (hi + m.next_up()).next_up();
             }
@@ -245,12 +253,17 @@ pub fn verify(
             continue;
         }
         let root = Region::new(case.input.lower.clone(), case.input.upper.clone());
-        let root_width: Vec<f64> = (0..root.lower.len()).map(|i| root.width(i).max(1e-300)).collect();
+        let root_width: Vec<f64> = (0..root.lower.len())
+            .map(|i| root.width(i).max(1e-300))
+            .collect();
         let mut stack = vec![root];
         while let Some(region) = stack.pop() {
             regions += 1;
             if regions > options.max_regions {
-                return Ok(Verdict::Unknown(format!("more than {} regions", options.max_regions)));
+                return Ok(Verdict::Unknown(format!(
+                    "more than {} regions",
+                    options.max_regions
+                )));
             }
             if start.elapsed() > options.timeout {
                 return Ok(Verdict::Unknown("timeout".into()));

@@ -405,10 +405,9 @@ impl Parser<'_> {
                             Err(self.err(*p, "'*' of two variables is not linear"))
                         }
                     }
-                    ("+" | "-" | "*", n) => Err(self.err(
-                        *p,
-                        format!("'{head}' does not take {n} argument(s) here"),
-                    )),
+                    ("+" | "-" | "*", n) => {
+                        Err(self.err(*p, format!("'{head}' does not take {n} argument(s) here")))
+                    }
                     _ => Err(self.err(*p, format!("unknown function '{head}' in a term"))),
                 }
             }
@@ -457,10 +456,9 @@ impl Parser<'_> {
             }
             "<=" | ">=" => {
                 if args.len() != 2 {
-                    return Err(self.err(
-                        p,
-                        format!("'{head}' takes 2 arguments, got {}", args.len()),
-                    ));
+                    return Err(
+                        self.err(p, format!("'{head}' takes 2 arguments, got {}", args.len()))
+                    );
                 }
                 let a = self.term(&args[0], declared, depth + 1)?;
                 let b = self.term(&args[1], declared, depth + 1)?;
@@ -744,10 +742,9 @@ pub fn parse_property(text: &str, file: &str) -> Result<Property, VnnlibError> {
                         .filter(|(_, c)| !(c.lo == 0.0 && c.hi == 0.0))
                         .collect();
                     let [(Var::X(i), c)] = nonzero.as_slice() else {
-                        return Err(p.err(
-                            atom.pos,
-                            "an input constraint must bound a single variable",
-                        ));
+                        return Err(
+                            p.err(atom.pos, "an input constraint must bound a single variable")
+                        );
                     };
                     let i = *i;
                     if c.lo <= 0.0 && c.hi >= 0.0 {
@@ -824,7 +821,17 @@ mod tests {
         assert_eq!(parse_decimal("0.000"), Some(Enclosure::point(0.0)));
         let e = parse_decimal("0.1").unwrap();
         assert!(e.lo < 0.1 && 0.1 < e.hi);
-        for bad in ["inf", "nan", "", "-", ".", "1e", "0x10", "1.2.3", "1e9999999"] {
+        for bad in [
+            "inf",
+            "nan",
+            "",
+            "-",
+            ".",
+            "1e",
+            "0x10",
+            "1.2.3",
+            "1e9999999",
+        ] {
             assert_eq!(parse_decimal(bad), None, "{bad}");
         }
     }

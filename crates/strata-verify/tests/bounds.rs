@@ -1,7 +1,7 @@
 //! IBP and CROWN: soundness on sampled points, tightness against IBP, and a hand-computed
 //! example.
 
-#[path = "common_net.rs"]
+#[path = "common/net.rs"]
 mod common_net;
 
 use common_net::{mlp, Rng};
@@ -13,7 +13,11 @@ use strata_verify::{ibp, Crown, Region, VerifyError};
 
 fn rows(n: usize, sign: f64) -> Vec<Vec<Enclosure>> {
     (0..n)
-        .map(|j| (0..n).map(|k| Enclosure::point(if j == k { sign } else { 0.0 })).collect())
+        .map(|j| {
+            (0..n)
+                .map(|k| Enclosure::point(if j == k { sign } else { 0.0 }))
+                .collect()
+        })
         .collect()
 }
 
@@ -22,7 +26,10 @@ fn rows(n: usize, sign: f64) -> Vec<Vec<Enclosure>> {
 #[test]
 fn sampled_points_stay_inside_ibp_and_crown_bounds() {
     let mut checked = 0usize;
-    for (net, widths) in [&[3usize, 8, 8, 2][..], &[2, 6, 6, 6, 3], &[5, 10, 10, 5]].iter().enumerate() {
+    for (net, widths) in [&[3usize, 8, 8, 2][..], &[2, 6, 6, 6, 3], &[5, 10, 10, 5]]
+        .iter()
+        .enumerate()
+    {
         for mixed in [false, true] {
             let (graph, params) = mlp(widths, 11 + net as u64, DType::F64, mixed);
             let mut rng = Rng(99 + net as u64);
@@ -39,12 +46,21 @@ fn sampled_points_stay_inside_ibp_and_crown_bounds() {
             let cb = crown.bounds(out).unwrap();
             let m = cb.lower.len();
             let raw_lo = crown.lower_bounds(out, &rows(m, 1.0)).unwrap();
-            let raw_hi: Vec<f64> = crown.lower_bounds(out, &rows(m, -1.0)).unwrap().iter().map(|v| -v).collect();
+            let raw_hi: Vec<f64> = crown
+                .lower_bounds(out, &rows(m, -1.0))
+                .unwrap()
+                .iter()
+                .map(|v| -v)
+                .collect();
             for s in 0..3000 {
                 let x: Vec<f64> = (0..n)
                     .map(|i| {
                         if s < 1 << n.min(10) {
-                            if (s >> i) & 1 == 1 { region.upper[i] } else { region.lower[i] }
+                            if (s >> i) & 1 == 1 {
+                                region.upper[i]
+                            } else {
+                                region.lower[i]
+                            }
                         } else {
                             rng.uniform(region.lower[i], region.upper[i])
                         }
@@ -56,18 +72,35 @@ fn sampled_points_stay_inside_ibp_and_crown_bounds() {
                     let Some(b) = &ib[id] else { continue };
                     let v = v.to_vec_f64();
                     for (k, y) in v.iter().enumerate() {
-                        assert!(b.lower[k] <= *y && *y <= b.upper[k], "IBP node {id}[{k}]: {y} not in [{}, {}]", b.lower[k], b.upper[k]);
+                        assert!(
+                            b.lower[k] <= *y && *y <= b.upper[k],
+                            "IBP node {id}[{k}]: {y} not in [{}, {}]",
+                            b.lower[k],
+                            b.upper[k]
+                        );
                     }
                     if let Some(p) = crown.pre_activation_bounds(id) {
                         for (k, y) in v.iter().enumerate() {
-                            assert!(p.lower[k] <= *y && *y <= p.upper[k], "CROWN pre-activation {id}[{k}]");
+                            assert!(
+                                p.lower[k] <= *y && *y <= p.upper[k],
+                                "CROWN pre-activation {id}[{k}]"
+                            );
                         }
                     }
                 }
                 let y = values[out].to_vec_f64();
                 for k in 0..m {
-                    assert!(cb.lower[k] <= y[k] && y[k] <= cb.upper[k], "CROWN output {k}: {} not in [{}, {}]", y[k], cb.lower[k], cb.upper[k]);
-                    assert!(raw_lo[k] <= y[k] && y[k] <= raw_hi[k], "raw CROWN output {k}");
+                    assert!(
+                        cb.lower[k] <= y[k] && y[k] <= cb.upper[k],
+                        "CROWN output {k}: {} not in [{}, {}]",
+                        y[k],
+                        cb.lower[k],
+                        cb.upper[k]
+                    );
+                    assert!(
+                        raw_lo[k] <= y[k] && y[k] <= raw_hi[k],
+                        "raw CROWN output {k}"
+                    );
                 }
                 checked += 1;
             }
@@ -86,7 +119,10 @@ fn crown_is_at_least_as_tight_as_ibp() {
         let (graph, params) = mlp(&[4, 16, 16, 16, 4], 100 + seed, DType::F32, seed % 2 == 0);
         let mut rng = Rng(7 + seed);
         let c: Vec<f64> = (0..4).map(|_| rng.uniform(-1.0, 1.0)).collect();
-        let region = Region::new(c.iter().map(|v| v - 0.1).collect(), c.iter().map(|v| v + 0.1).collect());
+        let region = Region::new(
+            c.iter().map(|v| v - 0.1).collect(),
+            c.iter().map(|v| v + 0.1).collect(),
+        );
         let crown = Crown::new(&graph, &params, &region).unwrap();
         let out = graph.outputs[0];
         for (id, _) in graph.nodes.iter().enumerate() {
@@ -105,7 +141,10 @@ fn crown_is_at_least_as_tight_as_ibp() {
         }
     }
     eprintln!("total output width: IBP {ibp_total:.4}, CROWN {crown_total:.4}");
-    assert!(crown_total < 0.8 * ibp_total, "CROWN {crown_total} vs IBP {ibp_total}");
+    assert!(
+        crown_total < 0.8 * ibp_total,
+        "CROWN {crown_total} vs IBP {ibp_total}"
+    );
 }
 
 /// y = relu(x0 + x1) + relu(x0 − x1) on x ∈ [−1, 1]²: both pre-activations in [−2, 2], so
@@ -115,11 +154,43 @@ fn crown_is_at_least_as_tight_as_ibp() {
 fn two_neuron_example_by_hand() {
     let mut b = GraphBuilder::new();
     let mut params = ParamStore::new();
-    params.insert("w1".into(), Tensor::from_vec(vec![1.0f32, 1.0, 1.0, -1.0], vec![2, 2]).unwrap());
-    params.insert("w2".into(), Tensor::from_vec(vec![1.0f32, 1.0], vec![1, 2]).unwrap());
-    let x = b.push(Op::Input { shape: vec![2].into(), dtype: DType::F32 }, &[]).unwrap();
-    let w1 = b.push(Op::Parameter { name: "w1".into(), shape: vec![2, 2].into(), dtype: DType::F32 }, &[]).unwrap();
-    let w2 = b.push(Op::Parameter { name: "w2".into(), shape: vec![1, 2].into(), dtype: DType::F32 }, &[]).unwrap();
+    params.insert(
+        "w1".into(),
+        Tensor::from_vec(vec![1.0f32, 1.0, 1.0, -1.0], vec![2, 2]).unwrap(),
+    );
+    params.insert(
+        "w2".into(),
+        Tensor::from_vec(vec![1.0f32, 1.0], vec![1, 2]).unwrap(),
+    );
+    let x = b
+        .push(
+            Op::Input {
+                shape: vec![2].into(),
+                dtype: DType::F32,
+            },
+            &[],
+        )
+        .unwrap();
+    let w1 = b
+        .push(
+            Op::Parameter {
+                name: "w1".into(),
+                shape: vec![2, 2].into(),
+                dtype: DType::F32,
+            },
+            &[],
+        )
+        .unwrap();
+    let w2 = b
+        .push(
+            Op::Parameter {
+                name: "w2".into(),
+                shape: vec![1, 2].into(),
+                dtype: DType::F32,
+            },
+            &[],
+        )
+        .unwrap();
     let h = b.push(Op::Linear { bias: false }, &[x, w1]).unwrap();
     let z = b.push(Op::Relu, &[h]).unwrap();
     let y = b.push(Op::Linear { bias: false }, &[z, w2]).unwrap();
@@ -136,26 +207,57 @@ fn two_neuron_example_by_hand() {
         assert!(pre.lower[k] <= -2.0 && close(pre.lower[k], -2.0));
         assert!(pre.upper[k] >= 2.0 && close(pre.upper[k], 2.0));
     }
-    let lo = crown.lower_bounds(y, &[vec![Enclosure::point(1.0)]]).unwrap()[0];
-    let hi = -crown.lower_bounds(y, &[vec![Enclosure::point(-1.0)]]).unwrap()[0];
+    let lo = crown
+        .lower_bounds(y, &[vec![Enclosure::point(1.0)]])
+        .unwrap()[0];
+    let hi = -crown
+        .lower_bounds(y, &[vec![Enclosure::point(-1.0)]])
+        .unwrap()[0];
     assert!(lo <= -2.0 && close(lo, -2.0), "lower {lo}");
     assert!(hi >= 3.0 && close(hi, 3.0), "upper {hi}");
     let both = crown.bounds(y).unwrap();
-    assert!(close(both.lower[0], 0.0) && both.lower[0] <= 0.0 && close(both.upper[0], 3.0) && both.upper[0] >= 3.0);
+    assert!(
+        close(both.lower[0], 0.0)
+            && both.lower[0] <= 0.0
+            && close(both.upper[0], 3.0)
+            && both.upper[0] >= 3.0
+    );
 }
 
 #[test]
 fn bad_regions_and_unsupported_ops_are_errors() {
     let (graph, params) = mlp(&[3, 4, 2], 1, DType::F32, false);
-    let e = Crown::new(&graph, &params, &Region::new(vec![0.0; 2], vec![1.0; 2])).err().unwrap();
+    let e = Crown::new(&graph, &params, &Region::new(vec![0.0; 2], vec![1.0; 2]))
+        .err()
+        .unwrap();
     assert!(matches!(e, VerifyError::Mismatch(_)), "{e}");
-    let e = Crown::new(&graph, &params, &Region::new(vec![0.0, 0.0, 1.0], vec![1.0, 1.0, 0.0])).err().unwrap();
+    let e = Crown::new(
+        &graph,
+        &params,
+        &Region::new(vec![0.0, 0.0, 1.0], vec![1.0, 1.0, 0.0]),
+    )
+    .err()
+    .unwrap();
     assert!(e.to_string().contains("input element 2"), "{e}");
-    let e = Crown::new(&graph, &params, &Region::new(vec![0.0, f64::NAN, 0.0], vec![1.0; 3])).err().unwrap();
+    let e = Crown::new(
+        &graph,
+        &params,
+        &Region::new(vec![0.0, f64::NAN, 0.0], vec![1.0; 3]),
+    )
+    .err()
+    .unwrap();
     assert!(e.to_string().contains("input element 1"), "{e}");
     // tanh has IBP bounds but no CROWN relaxation yet.
     let mut b = GraphBuilder::new();
-    let x = b.push(Op::Input { shape: vec![2].into(), dtype: DType::F32 }, &[]).unwrap();
+    let x = b
+        .push(
+            Op::Input {
+                shape: vec![2].into(),
+                dtype: DType::F32,
+            },
+            &[],
+        )
+        .unwrap();
     let t = b.push_named("act", Op::Tanh, &[x]).unwrap();
     let z = b.push(Op::Relu, &[t]).unwrap();
     let g = b.finish(&[z]).unwrap();

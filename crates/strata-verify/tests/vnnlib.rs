@@ -9,7 +9,10 @@ fn data() -> Option<PathBuf> {
     if p.is_dir() {
         Some(p)
     } else {
-        eprintln!("skipped: {} is missing (VNN-COMP data, see its SOURCES.md)", p.display());
+        eprintln!(
+            "skipped: {} is missing (VNN-COMP data, see its SOURCES.md)",
+            p.display()
+        );
         None
     }
 }
@@ -88,7 +91,10 @@ fn mixed_or_of_ands_in_test_files() {
         "(declare-const X_0 Real)\n(declare-const Y_0 Real)\n(assert (or\n    (and (>= X_0 -1) (<= X_0 1) (>= Y_0 100))\n))",
     );
     assert_eq!(p.cases.len(), 1);
-    assert_eq!((p.cases[0].input.lower[0], p.cases[0].input.upper[0]), (-1.0, 1.0));
+    assert_eq!(
+        (p.cases[0].input.lower[0], p.cases[0].input.upper[0]),
+        (-1.0, 1.0)
+    );
     // Y_0 >= 100  <=>  -Y_0 <= -100
     let r = &p.cases[0].unsafe_set[0][0];
     assert_eq!((r.coeffs[0].lo, r.rhs.lo), (-1.0, -100.0));
@@ -119,30 +125,81 @@ fn two_input_boxes_and_output_disjunction() {
 fn malformed_inputs_name_the_place() {
     let decl = "(declare-const X_0 Real)\n(declare-const Y_0 Real)\n";
     let cases: &[(&str, &str)] = &[
-        ("(declare-const X_0 Real)\n(assert (<= X_0 1)", "bad.vnnlib:2:1: unbalanced '('"),
-        ("(declare-const X_0 Real))", "bad.vnnlib:1:25: unbalanced ')'"),
-        (&format!("{decl}(assert (<= X_1 1))"), "bad.vnnlib:3:13: variable 'X_1' is not declared"),
-        (&format!("{decl}(assert (<= Z 1))"), "bad.vnnlib:3:13: unknown identifier 'Z'"),
-        (&format!("{decl}(assert (< X_0 1))"), "bad.vnnlib:3:9: '<' is outside the supported"),
-        (&format!("{decl}(assert (<= X_0 1 2))"), "bad.vnnlib:3:9: '<=' takes 2 arguments, got 3"),
-        (&format!("{decl}(assert (<= X_0 nan))"), "unknown identifier 'nan'"),
-        (&format!("{decl}(assert (<= X_0 1))(assert (<= Y_0 0))"), "input X_0 is not bounded on both sides"),
-        (&format!("{decl}(assert (and (<= X_0 1) (>= X_0 0) (<= (+ X_0 Y_0) 1)))"), "mixes inputs and outputs"),
-        (&format!("{decl}(assert (and (<= (+ X_0 X_0 Y_0) 1)))"), "bad.vnnlib:3:14"),
-        ("(declare-const X_0 Int)", "bad.vnnlib:1:20: sort 'Int' is not supported"),
-        ("(declare-const X_0 Real)(declare-const X_0 Real)", "declared twice"),
-        ("(declare-const X_1 Real)(declare-const Y_0 Real)(assert (<= Y_0 0))", "variable index 1 skips index 0"),
+        (
+            "(declare-const X_0 Real)\n(assert (<= X_0 1)",
+            "bad.vnnlib:2:1: unbalanced '('",
+        ),
+        (
+            "(declare-const X_0 Real))",
+            "bad.vnnlib:1:25: unbalanced ')'",
+        ),
+        (
+            &format!("{decl}(assert (<= X_1 1))"),
+            "bad.vnnlib:3:13: variable 'X_1' is not declared",
+        ),
+        (
+            &format!("{decl}(assert (<= Z 1))"),
+            "bad.vnnlib:3:13: unknown identifier 'Z'",
+        ),
+        (
+            &format!("{decl}(assert (< X_0 1))"),
+            "bad.vnnlib:3:9: '<' is outside the supported",
+        ),
+        (
+            &format!("{decl}(assert (<= X_0 1 2))"),
+            "bad.vnnlib:3:9: '<=' takes 2 arguments, got 3",
+        ),
+        (
+            &format!("{decl}(assert (<= X_0 nan))"),
+            "unknown identifier 'nan'",
+        ),
+        (
+            &format!("{decl}(assert (<= X_0 1))(assert (<= Y_0 0))"),
+            "input X_0 is not bounded on both sides",
+        ),
+        (
+            &format!("{decl}(assert (and (<= X_0 1) (>= X_0 0) (<= (+ X_0 Y_0) 1)))"),
+            "mixes inputs and outputs",
+        ),
+        (
+            &format!("{decl}(assert (and (<= (+ X_0 X_0 Y_0) 1)))"),
+            "bad.vnnlib:3:14",
+        ),
+        (
+            "(declare-const X_0 Int)",
+            "bad.vnnlib:1:20: sort 'Int' is not supported",
+        ),
+        (
+            "(declare-const X_0 Real)(declare-const X_0 Real)",
+            "declared twice",
+        ),
+        (
+            "(declare-const X_1 Real)(declare-const Y_0 Real)(assert (<= Y_0 0))",
+            "variable index 1 skips index 0",
+        ),
         ("(declare-const W_0 Real)", "must be named X_i or Y_j"),
         ("(frobnicate)", "unknown command 'frobnicate'"),
-        ("(declare-const X_0 Real)(declare-const Y_0 Real)", "no assert"),
+        (
+            "(declare-const X_0 Real)(declare-const Y_0 Real)",
+            "no assert",
+        ),
         (&format!("{decl}(assert (<= (* X_0 X_0) 1))"), "not linear"),
-        (&format!("{decl}(assert (or))"), "'or' needs at least one disjunct"),
+        (
+            &format!("{decl}(assert (or))"),
+            "'or' needs at least one disjunct",
+        ),
         ("", "no input variable"),
-        (&format!("{decl}(assert (<= X_0 1e99999999))"), "unknown identifier"),
+        (
+            &format!("{decl}(assert (<= X_0 1e99999999))"),
+            "unknown identifier",
+        ),
     ];
     for (text, want) in cases {
         let got = err(text);
-        assert!(got.contains(want), "for {text:?}\n got: {got}\nwant: {want}");
+        assert!(
+            got.contains(want),
+            "for {text:?}\n got: {got}\nwant: {want}"
+        );
     }
 }
 

@@ -64,7 +64,7 @@ impl MultiheadAttention {
 impl Module for MultiheadAttention {
     fn init(&self, init: &mut Init) -> Result<()> {
         let (e, h) = (self.embed_dim, self.num_heads);
-        if h == 0 || e % h != 0 {
+        if h == 0 || !e.is_multiple_of(h) {
             return Err(NnError::invalid(
                 init.name("MultiheadAttention"),
                 format!("embed_dim {e} must be divisible by num_heads {h}"),
@@ -87,7 +87,11 @@ impl Module for MultiheadAttention {
                 ctx.name("MultiheadAttention"),
                 format!(
                     "expected an input {} with E = {e}, got {dims:?}",
-                    if self.batch_first { "[N, L, E]" } else { "[L, N, E]" }
+                    if self.batch_first {
+                        "[N, L, E]"
+                    } else {
+                        "[L, N, E]"
+                    }
                 ),
             ));
         }
@@ -98,7 +102,10 @@ impl Module for MultiheadAttention {
         };
         let (n, l) = (x.dims()[0] as i64, x.dims()[1] as i64);
         let hd = (e / h) as i64;
-        let qkv = x.linear(&ctx.param("in_proj_weight")?, Some(&ctx.param("in_proj_bias")?))?;
+        let qkv = x.linear(
+            &ctx.param("in_proj_weight")?,
+            Some(&ctx.param("in_proj_bias")?),
+        )?;
         let heads = |i: usize| -> Result<Var> {
             Ok(chunk(&qkv, 3, i)?
                 .reshape(&[n, l, h as i64, hd])?
@@ -129,7 +136,9 @@ impl Module for MultiheadAttention {
                 &[&k, &v],
             )?
         };
-        let merged = attended.permute(&[0, 2, 1, 3])?.reshape(&[n, l, e as i64])?;
+        let merged = attended
+            .permute(&[0, 2, 1, 3])?
+            .reshape(&[n, l, e as i64])?;
         let out = merged.linear(
             &ctx.param("out_proj.weight")?,
             Some(&ctx.param("out_proj.bias")?),

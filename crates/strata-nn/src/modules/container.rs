@@ -5,7 +5,7 @@ use crate::Result;
 use strata_autograd::Var;
 
 /// `nn.Sequential`: children applied in order, named `0`, `1`, … (or by the names given to
-/// [`Sequential::add_named`], as with an `OrderedDict`).
+/// [`Sequential::append_named`], as with an `OrderedDict`).
 #[derive(Default)]
 pub struct Sequential {
     children: Vec<(String, Box<dyn Module>)>,
@@ -16,13 +16,13 @@ impl Sequential {
         Sequential::default()
     }
     /// Appends a child named by its position.
-    pub fn add(mut self, module: impl Module + 'static) -> Sequential {
+    pub fn append(mut self, module: impl Module + 'static) -> Sequential {
         let name = self.children.len().to_string();
         self.children.push((name, Box::new(module)));
         self
     }
     /// Appends a child with a name.
-    pub fn add_named(mut self, name: &str, module: impl Module + 'static) -> Sequential {
+    pub fn append_named(mut self, name: &str, module: impl Module + 'static) -> Sequential {
         self.children.push((name.to_string(), Box::new(module)));
         self
     }
@@ -94,8 +94,8 @@ impl BasicBlock {
     pub fn new(inplanes: usize, planes: usize, stride: usize) -> BasicBlock {
         let downsample = (stride != 1 || inplanes != planes).then(|| {
             Sequential::new()
-                .add(Conv2d::new(inplanes, planes, 1).stride(stride).bias(false))
-                .add(BatchNorm::d2(planes))
+                .append(Conv2d::new(inplanes, planes, 1).stride(stride).bias(false))
+                .append(BatchNorm::d2(planes))
         });
         BasicBlock {
             conv1: Conv2d::new(inplanes, planes, 3)

@@ -119,7 +119,7 @@ impl Conv1d {
 
 fn check_groups(what: &str, inc: usize, outc: usize, groups: usize) -> Result<()> {
     need(
-        groups > 0 && inc % groups == 0 && outc % groups == 0,
+        groups > 0 && inc.is_multiple_of(groups) && outc.is_multiple_of(groups),
         what,
         || {
             format!(

@@ -29,7 +29,7 @@
 //! use strata_nn::modules::{Linear, Model, ReLU, Sequential};
 //! use strata_tensor::{DType, Rng, Tensor};
 //! # fn main() -> strata_nn::Result<()> {
-//! let net = Sequential::new().add(Linear::new(4, 8)).add(ReLU).add(Linear::new(8, 3));
+//! let net = Sequential::new().append(Linear::new(4, 8)).append(ReLU).append(Linear::new(8, 3));
 //! let model = Model::new(net, DType::F32, &mut Rng::new(0))?;
 //! assert_eq!(model.params.keys().collect::<Vec<_>>(), ["0.bias", "0.weight", "2.bias", "2.weight"]);
 //! let tape = Tape::new();

@@ -257,7 +257,7 @@ impl GroupNorm {
 
 impl Module for GroupNorm {
     fn init(&self, init: &mut Init) -> Result<()> {
-        if self.num_groups == 0 || self.num_channels % self.num_groups != 0 {
+        if self.num_groups == 0 || !self.num_channels.is_multiple_of(self.num_groups) {
             return Err(NnError::invalid(
                 init.name("GroupNorm"),
                 format!(

@@ -60,7 +60,11 @@ impl RnnShape {
                 ctx.name(what),
                 format!(
                     "expected an input {} with input_size {}, got {dims:?}",
-                    if self.batch_first { "[N, L, I]" } else { "[L, N, I]" },
+                    if self.batch_first {
+                        "[N, L, I]"
+                    } else {
+                        "[L, N, I]"
+                    },
                     self.input_size
                 ),
             ));
@@ -228,9 +232,7 @@ impl Gru {
                 let hw = h.linear(&w_hh, b_hh.as_ref())?;
                 let r = chunk(&xt, 3, 0)?.add(&chunk(&hw, 3, 0)?)?.sigmoid()?;
                 let z = chunk(&xt, 3, 1)?.add(&chunk(&hw, 3, 1)?)?.sigmoid()?;
-                let n = chunk(&xt, 3, 2)?
-                    .add(&r.mul(&chunk(&hw, 3, 2)?)?)?
-                    .tanh()?;
+                let n = chunk(&xt, 3, 2)?.add(&r.mul(&chunk(&hw, 3, 2)?)?)?.tanh()?;
                 h = h.sub(&n)?.mul(&z)?.add(&n)?;
                 steps.push(as_step(&h)?);
             }

@@ -1,7 +1,7 @@
 //! The `strata train` and `strata eval` commands' arguments and entry points.
 
 use super::run::{evaluate, train, EvalConfig, TrainConfig};
-use super::Backend;
+use super::{Backend, Schedule};
 use crate::zoo::OptimizerKind;
 use crate::{NnError, Result};
 use std::io::Write;
@@ -37,6 +37,10 @@ pub struct TrainArgs {
     /// Stop after this many optimizer steps in total (a resumed run counts earlier steps).
     #[arg(long)]
     pub steps: Option<u64>,
+    /// Stop once this many steps are done, as if interrupted, keeping the plan (--steps,
+    /// --epochs, schedule) so that --resume continues the same run.
+    #[arg(long)]
+    pub stop_at: Option<u64>,
     /// Stop after this many epochs in total (default: the model's, unless --steps is given).
     #[arg(long)]
     pub epochs: Option<u64>,
@@ -52,6 +56,9 @@ pub struct TrainArgs {
     /// SGD momentum.
     #[arg(long, default_value_t = 0.9)]
     pub momentum: f64,
+    /// Learning-rate schedule: constant or cosine (to 0 over the run; the default).
+    #[arg(long, value_enum)]
+    pub schedule: Option<Schedule>,
     /// Weight decay (default 0; 1e-2 for adamw).
     #[arg(long)]
     pub weight_decay: Option<f64>,
@@ -105,12 +112,14 @@ impl TrainArgs {
             backend: self.backend,
             dtype: self.dtype.dtype(),
             steps: self.steps,
+            stop_at: self.stop_at,
             epochs: self.epochs,
             batch_size: self.batch_size,
             lr: self.lr,
             optimizer: self.optimizer,
             momentum: self.momentum,
             weight_decay: self.weight_decay,
+            schedule: self.schedule,
             seed: self.seed,
             data: self.data.clone(),
             train_limit: self.train_limit,

@@ -38,14 +38,15 @@ mod run;
 
 pub use cli::{eval_cli, train_cli, EvalArgs, TrainArgs};
 pub use run::{
-    build_trainer, evaluate, load_dataset, load_split, load_weights, train, train_with_data,
-    EvalConfig, EvalReport, TrainConfig, TrainReport,
+    build_trainer, evaluate, load_dataset, load_split, load_weights, planned_total_steps, train,
+    train_with_data, EvalConfig, EvalReport, TrainConfig, TrainReport,
 };
 
 use crate::data::{Batch, Dataset};
 use crate::modules::{
     apply_stat_update, derive_seed, noise_tensor, Forward, Model, NoiseSpec, StateDict,
 };
+use crate::optim::lr_scheduler::{CosineAnnealingLR, LrScheduler};
 use crate::optim::{Adam, AdamConfig, AdamW, Optimizer, Sgd, SgdConfig};
 use crate::zoo::OptimizerKind;
 use crate::{NnError, Result};
@@ -71,6 +72,25 @@ impl Backend {
         match self {
             Backend::Eager => "eager",
             Backend::Compiled => "compiled",
+        }
+    }
+}
+
+/// How the learning rate changes over the run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Schedule {
+    /// The learning rate stays.
+    Constant,
+    /// Cosine annealing to 0 over the run's planned steps, stepped after every optimizer step
+    /// (PyTorch's `CosineAnnealingLR(opt, T_max=total_steps)`).
+    Cosine,
+}
+
+impl Schedule {
+    pub fn name(self) -> &'static str {
+        match self {
+            Schedule::Constant => "constant",
+            Schedule::Cosine => "cosine",
         }
     }
 }
@@ -205,6 +225,11 @@ pub struct Trainer {
     pub batch_size: usize,
     exec: ExecConfig,
     plans: BTreeMap<Vec<usize>, CompiledStep>,
+    scheduler: Option<Box<dyn LrScheduler>>,
+    /// `constant`, or `cosine:<T_max>` (recorded in checkpoints).
+    schedule: String,
+    /// The schedule a loaded checkpoint recorded.
+    resumed_schedule: Option<String>,
 }
 
 impl Trainer {
@@ -231,7 +256,52 @@ impl Trainer {
             batch_size,
             exec: ExecConfig::default(),
             plans: BTreeMap::new(),
+            scheduler: None,
+            schedule: Schedule::Constant.name().to_string(),
+            resumed_schedule: None,
         }
+    }
+
+    /// Sets the learning-rate schedule for a run of `total_steps` optimizer steps. Call it
+    /// after [`Trainer::load_checkpoint`] when resuming: the scheduler continues at
+    /// [`Trainer::step`] with the learning rate the checkpoint restored, and a checkpoint made
+    /// under another schedule is an error.
+    pub fn set_schedule(&mut self, schedule: Schedule, total_steps: u64) -> Result<()> {
+        let desc = match schedule {
+            Schedule::Constant => schedule.name().to_string(),
+            Schedule::Cosine => format!("cosine:{total_steps}"),
+        };
+        if let Some(saved) = &self.resumed_schedule {
+            if *saved != desc {
+                return Err(NnError::invalid(
+                    "resume",
+                    format!(
+                        "the checkpoint was trained with learning-rate schedule `{saved}`, this                          run asks for `{desc}` (an exact resume needs the same schedule and the                          same total steps)"
+                    ),
+                ));
+            }
+        }
+        self.scheduler = match schedule {
+            Schedule::Constant => None,
+            Schedule::Cosine => {
+                let restored = self.optimizer.lrs();
+                let t_max = usize::try_from(total_steps.max(1)).unwrap_or(usize::MAX);
+                let mut s = CosineAnnealingLR::new(&mut *self.optimizer, t_max, 0.0)?;
+                if self.step > 0 {
+                    // Continue the recursive form where the checkpoint left it.
+                    for (g, lr) in self.optimizer.param_groups_mut().iter_mut().zip(&restored) {
+                        g.lr = *lr;
+                    }
+                    let core = s.core_mut();
+                    core.last_epoch = self.step as i64;
+                    core.step_count = self.step as i64 + 1;
+                    core.last_lr = restored;
+                }
+                Some(Box::new(s))
+            }
+        };
+        self.schedule = desc;
+        Ok(())
     }
 
     /// The model's parameter dtype.
@@ -261,6 +331,9 @@ impl Trainer {
             .filter(|(k, _)| self.model.params.contains_key(k))
             .collect();
         self.optimizer.step(&mut self.model.params, &grads)?;
+        if let Some(s) = &mut self.scheduler {
+            s.step(&mut *self.optimizer)?;
+        }
         self.step += 1;
         Ok(StepOutput {
             loss,
@@ -269,10 +342,7 @@ impl Trainer {
         })
     }
 
-    fn eager_step(
-        &self,
-        batch: &Batch,
-    ) -> Result<StepParts> {
+    fn eager_step(&self, batch: &Batch) -> Result<StepParts> {
         let tape = Tape::with_config(self.exec);
         let x = tape.input(batch.inputs.clone(), false);
         let y = tape.input(batch.targets.clone(), false);
@@ -287,7 +357,13 @@ impl Trainer {
             .map(|s| (s.prefix, s.momentum, s.mean.value(), s.var.value()))
             .collect();
         let classes = logits.dims()[1];
-        Ok((loss.value(), count_true(&correct.value())?, stats, grads, classes))
+        Ok((
+            loss.value(),
+            count_true(&correct.value())?,
+            stats,
+            grads,
+            classes,
+        ))
     }
 
     fn compile(&self, batch: &Batch) -> Result<CompiledStep> {
@@ -337,10 +413,7 @@ impl Trainer {
         })
     }
 
-    fn compiled_step(
-        &mut self,
-        batch: &Batch,
-    ) -> Result<StepParts> {
+    fn compiled_step(&mut self, batch: &Batch) -> Result<StepParts> {
         let key: Vec<usize> = batch
             .inputs
             .dims()
@@ -411,6 +484,7 @@ impl Trainer {
             ("strata.batch", self.batch.to_string()),
             ("strata.batch_size", self.batch_size.to_string()),
             ("strata.optimizer", self.optimizer_kind.clone()),
+            ("strata.schedule", self.schedule.clone()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
@@ -502,6 +576,7 @@ impl Trainer {
             (self.model.params, self.model.buffers) = saved_model;
             return Err(bad(format!("optimizer state: {e}")));
         }
+        self.resumed_schedule = meta.get("strata.schedule").cloned();
         self.seed = seed;
         self.step = step;
         self.epoch = epoch;

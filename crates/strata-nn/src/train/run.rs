@@ -1,7 +1,9 @@
 //! A whole training run of a zoo model on its dataset: data, model, optimizer, the epoch loop,
 //! progress bar, JSON-lines log, checkpoints, final evaluation.
 
-use super::{evaluate_model, export_state_dict, make_optimizer, Backend, StepOutput, Trainer};
+use super::{
+    evaluate_model, export_state_dict, make_optimizer, Backend, Schedule, StepOutput, Trainer,
+};
 use crate::data::{dataset_dir, load_mnist, DataLoader, Dataset, Normalize, Split, TensorDataset};
 use crate::modules::{derive_seed, Model};
 use crate::zoo::{self, OptimizerKind, ZooEntry};
@@ -24,6 +26,9 @@ pub struct TrainConfig {
     pub dtype: DType,
     /// Stop after this many optimizer steps in total (counting steps before a resume).
     pub steps: Option<u64>,
+    /// Stop (as if interrupted) once this many steps are done in total, without changing the
+    /// plan (`steps`, `epochs`, the schedule): a later `resume` continues the same run.
+    pub stop_at: Option<u64>,
     /// Stop after this many epochs in total; without it, the zoo's default, unless `steps`
     /// is given (then only `steps` stops the run).
     pub epochs: Option<u64>,
@@ -33,6 +38,8 @@ pub struct TrainConfig {
     /// SGD momentum.
     pub momentum: f64,
     pub weight_decay: Option<f64>,
+    /// The learning-rate schedule (default: the zoo entry's).
+    pub schedule: Option<Schedule>,
     pub seed: Option<u64>,
     /// The data directory (else `$STRATA_DATA`).
     pub data: Option<PathBuf>,
@@ -66,12 +73,14 @@ impl TrainConfig {
             backend: Backend::Compiled,
             dtype: DType::F32,
             steps: None,
+            stop_at: None,
             epochs: None,
             batch_size: None,
             lr: None,
             optimizer: None,
             momentum: 0.9,
             weight_decay: None,
+            schedule: None,
             seed: None,
             data: None,
             train_limit: None,
@@ -98,6 +107,7 @@ pub struct TrainReport {
     pub parameters: usize,
     pub optimizer: String,
     pub lr: f64,
+    pub schedule: Schedule,
     pub batch_size: usize,
     pub seed: u64,
     pub threads: usize,
@@ -109,7 +119,8 @@ pub struct TrainReport {
     pub steps_this_run: u64,
     /// The loss of every step this run took, in order (bit-exact values of the model dtype).
     pub losses: Vec<f64>,
-    /// Mean loss and accuracy of the last ≤ 100 steps.
+    /// Mean loss and accuracy over the last ≤ 100 steps of this run (after a resume: of the
+    /// resumed part).
     pub train_loss: f64,
     pub train_accuracy: f64,
     pub test_loss: f64,
@@ -131,6 +142,7 @@ impl TrainReport {
             "parameters": self.parameters,
             "optimizer": self.optimizer,
             "lr": self.lr,
+            "schedule": self.schedule.name(),
             "batch_size": self.batch_size,
             "seed": self.seed,
             "threads": self.threads,
@@ -274,6 +286,17 @@ pub fn build_trainer(cfg: &TrainConfig) -> Result<Trainer> {
     Ok(trainer)
 }
 
+/// The run's total step count: `steps`, or `epochs × batches per epoch`, whichever is
+/// smaller (the cosine schedule's `T_max`).
+pub fn planned_total_steps(cfg: &TrainConfig, entry: &ZooEntry, per_epoch: u64) -> u64 {
+    let by_epochs = match (cfg.epochs, cfg.steps) {
+        (Some(e), _) => e.saturating_mul(per_epoch),
+        (None, Some(_)) => u64::MAX,
+        (None, None) => entry.epochs.saturating_mul(per_epoch),
+    };
+    by_epochs.min(cfg.steps.unwrap_or(u64::MAX))
+}
+
 /// A JSON-lines log (or nothing).
 struct Log(Option<(PathBuf, std::io::BufWriter<std::fs::File>)>);
 
@@ -336,8 +359,14 @@ pub fn train_with_data(
             .saturating_sub(trainer.epoch)
             .saturating_mul(per_epoch)
             .saturating_sub(trainer.batch as u64);
-        by_epochs.min(max_steps.saturating_sub(trainer.step))
+        let left = by_epochs.min(max_steps.saturating_sub(trainer.step));
+        match cfg.stop_at {
+            Some(s) => left.min(s.saturating_sub(trainer.step)),
+            None => left,
+        }
     };
+    let schedule = cfg.schedule.unwrap_or(entry.schedule);
+    trainer.set_schedule(schedule, planned_total_steps(cfg, &entry, per_epoch))?;
     let mut log = Log::open(cfg.log.as_deref(), cfg.resume.is_some())?;
     let threads = rayon::current_num_threads();
     log.write(json!({
@@ -348,6 +377,7 @@ pub fn train_with_data(
         "parameters": trainer.model.num_parameters(),
         "optimizer": kind.name(),
         "lr": lr,
+        "schedule": schedule.name(),
         "batch_size": batch_size,
         "seed": trainer.seed,
         "threads": threads,
@@ -392,7 +422,7 @@ pub fn train_with_data(
         let start = trainer.batch;
         let mut batches = loader.epoch_from(trainer.epoch, start);
         loop {
-            if trainer.step >= max_steps {
+            if trainer.step >= max_steps || cfg.stop_at.is_some_and(|s| trainer.step >= s) {
                 break 'outer;
             }
             let t0 = Instant::now();
@@ -493,6 +523,7 @@ pub fn train_with_data(
         parameters: trainer.model.num_parameters(),
         optimizer: kind.name().to_string(),
         lr,
+        schedule,
         batch_size,
         seed: trainer.seed,
         threads,

@@ -7,7 +7,7 @@ use strata_tensor::{DType, Tensor};
 pub struct Rng(pub u64);
 
 impl Rng {
-    pub fn next(&mut self) -> u64 {
+    pub fn bits(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
@@ -15,13 +15,23 @@ impl Rng {
     }
     /// Uniform in [lo, hi).
     pub fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * ((self.next() >> 11) as f64 / (1u64 << 53) as f64)
+        lo + (hi - lo) * ((self.bits() >> 11) as f64 / (1u64 << 53) as f64)
     }
 }
 
-fn param(b: &mut GraphBuilder, params: &mut ParamStore, name: &str, dims: &[usize], data: Vec<f64>, dtype: DType) -> NodeId {
+fn param(
+    b: &mut GraphBuilder,
+    params: &mut ParamStore,
+    name: &str,
+    dims: &[usize],
+    data: Vec<f64>,
+    dtype: DType,
+) -> NodeId {
     let t = match dtype {
-        DType::F32 => Tensor::from_vec(data.iter().map(|&v| v as f32).collect::<Vec<_>>(), dims.to_vec()),
+        DType::F32 => Tensor::from_vec(
+            data.iter().map(|&v| v as f32).collect::<Vec<_>>(),
+            dims.to_vec(),
+        ),
         _ => Tensor::from_vec(data, dims.to_vec()),
     }
     .unwrap();
@@ -45,12 +55,34 @@ pub fn mlp(widths: &[usize], seed: u64, dtype: DType, mixed: bool) -> (Graph, Pa
     let mut b = GraphBuilder::new();
     let mut params = ParamStore::new();
     let mut x = b
-        .push_named("x", Op::Input { shape: vec![1, widths[0]].into(), dtype }, &[])
+        .push_named(
+            "x",
+            Op::Input {
+                shape: vec![1, widths[0]].into(),
+                dtype,
+            },
+            &[],
+        )
         .unwrap();
     if mixed {
-        let off = param(&mut b, &mut params, "offset", &[widths[0]], (0..widths[0]).map(|_| rng.uniform(-0.1, 0.1)).collect(), dtype);
+        let off = param(
+            &mut b,
+            &mut params,
+            "offset",
+            &[widths[0]],
+            (0..widths[0]).map(|_| rng.uniform(-0.1, 0.1)).collect(),
+            dtype,
+        );
         x = b.push(Op::Sub, &[x, off]).unwrap();
-        x = b.push(Op::Flatten { start_axis: 0, end_axis: -1 }, &[x]).unwrap();
+        x = b
+            .push(
+                Op::Flatten {
+                    start_axis: 0,
+                    end_axis: -1,
+                },
+                &[x],
+            )
+            .unwrap();
         x = b.push(Op::Reshape { shape: vec![1, -1] }, &[x]).unwrap();
     }
     let layers = widths.len() - 1;
