@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{every_op_graph, Builder, F32};
+use common::{derivative_op_graph, every_op_graph, Builder, F32};
 use strata_float::{FpEnv, Ieee32, RoundingMode};
 use strata_ir::interpret::{interpret, Value};
 use strata_ir::layer::{F32Layer, F64Layer, Fp32Layer, Ieee32Layer, IntervalLayer, NumericLayer};
@@ -1022,5 +1022,24 @@ fn native_evaluator_matches_the_f32_layer_bit_for_bit() {
     assert!(
         compared > graph.nodes.len() / 2,
         "only {compared} nodes compared"
+    );
+}
+
+/// Derivative kernels (`vjp`, `jvp`) run natively; the reference layers refuse them with an
+/// error naming the node rather than computing something else.
+#[test]
+fn derivative_kernels_are_native_only() {
+    let graph = derivative_op_graph();
+    let mut rng = Rng::new(8);
+    let inputs: Vec<Tensor> = graph
+        .inputs()
+        .map(|n| data(&mut rng, n.shape.dims(), false))
+        .collect();
+    let native = strata_ir::eval::run(&graph, &ParamStore::new(), &inputs, &Default::default());
+    assert_eq!(native.unwrap().len(), 2);
+    let err = interpret(&graph, &ParamStore::new(), &inputs, &F32Layer::new(), SEQ).unwrap_err();
+    assert!(
+        err.to_string().starts_with("node %") && err.to_string().contains("vjp"),
+        "{err}"
     );
 }
