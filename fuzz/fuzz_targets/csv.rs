@@ -20,7 +20,11 @@ fuzz_target!(|data: &[u8]| {
             _ => Some(LabelColumn::Name("y".into())),
         },
         dtype: [DType::F32, DType::F64, DType::I64][usize::from(choice >> 5) % 3],
-        label_dtype: if choice & 0x80 != 0 { DType::F64 } else { DType::I64 },
+        label_dtype: if choice & 0x80 != 0 {
+            DType::F64
+        } else {
+            DType::I64
+        },
     };
     if let Ok(table) = read_csv_bytes(text, "fuzz.csv", &options) {
         let rows = table.features.dims()[0];

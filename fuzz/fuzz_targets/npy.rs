@@ -11,7 +11,10 @@ fuzz_target!(|data: &[u8]| {
     };
     let bytes = npy_bytes(&tensor, "re-saved").expect("loaded tensor saves");
     let again = read_npy_bytes(&bytes, "re-saved").expect("saved file loads");
-    assert_eq!((again.dtype(), again.dims()), (tensor.dtype(), tensor.dims()));
+    assert_eq!(
+        (again.dtype(), again.dims()),
+        (tensor.dtype(), tensor.dims())
+    );
     let bits = |t: &strata_tensor::Tensor| -> Vec<u64> {
         t.to_vec_f64().iter().map(|v| v.to_bits()).collect()
     };

@@ -8,8 +8,14 @@ use strata_io::onnx::{import_model, ImportOptions, ModelProto};
 fuzz_target!(|data: &[u8]| {
     if let Ok(model) = ModelProto::decode(data, "fuzz.onnx") {
         if let Ok(imported) = import_model(&model, "fuzz.onnx", &ImportOptions::default()) {
-            imported.graph.check_shapes().expect("imported graph checks");
-            imported.graph.check_params(&imported.params).expect("parameters bind");
+            imported
+                .graph
+                .check_shapes()
+                .expect("imported graph checks");
+            imported
+                .graph
+                .check_params(&imported.params)
+                .expect("parameters bind");
         }
     }
 });

@@ -10,7 +10,10 @@ fuzz_target!(|data: &[u8]| {
     let Ok(loaded) = read_safetensors_bytes(data, "fuzz.safetensors") else {
         return;
     };
-    assert!(header.is_ok(), "tensors loaded from a file whose header fails");
+    assert!(
+        header.is_ok(),
+        "tensors loaded from a file whose header fails"
+    );
     let bytes = safetensors_bytes(&loaded.tensors, &loaded.metadata, "re-saved")
         .expect("loaded tensors save");
     let again = read_safetensors_bytes(&bytes, "re-saved").expect("saved file loads");

@@ -511,6 +511,7 @@ fn check(op: &Op, x: &[Tensor], rng: &mut Rng) -> Result<(), String> {
         .to_dtype(y.dtype())
         .unwrap();
     let gx = op.vjp(&mut s, x, &y, &v)?;
+    compiled_matches_eager(op, x, &v, &gx)?;
     let u: Vec<Option<Tensor>> = x
         .iter()
         .map(|t| is_diff(t).then(|| draw(t.dims(), Kind::Normal, rng)))

@@ -371,6 +371,8 @@ pub fn every_op_graph() -> Graph {
     b.0.finish(&[mse, ce]).unwrap()
 }
 
+// Shared by several test crates, not all of which use it.
+#[allow(dead_code)]
 /// The derivative-kernel ops (`vjp`, `jvp`), which model graphs never contain but compiled
 /// backward graphs do: max pooling's VJP and JVP on one image.
 pub fn derivative_op_graph() -> Graph {
