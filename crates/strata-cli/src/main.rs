@@ -53,6 +53,11 @@ enum Command {
     Convert(exec::ConvertArgs),
     /// Show one step's tape: values, gradients and the reverse pass (terminal and HTML).
     Tape(exec::TapeArgs),
+    /// Train a zoo model (mlp, cnn) on its dataset, eager or compiled, with checkpoints and exact
+    /// resume.
+    Train(Box<strata_nn::train::TrainArgs>),
+    /// Evaluate a saved model on its test set.
+    Eval(strata_nn::train::EvalArgs),
     /// Verify a VNN-COMP instance: `strata verify net.onnx prop.vnnlib --timeout 116`.
     Verify(verify::VerifyArgs),
     /// Datasets: `strata data fetch mnist|fashion-mnist|tinyshakespeare` (sha256-verified).
@@ -110,6 +115,8 @@ fn main() {
         Command::Convert(args) => exec::convert(&args),
         Command::Data { what } => data(&what),
         Command::Verify(args) => verify::run(&args),
+        Command::Train(args) => strata_nn::train::train_cli(&args).map_err(|e| e.to_string()),
+        Command::Eval(args) => strata_nn::train::eval_cli(&args).map_err(|e| e.to_string()),
         Command::Trust => {
             print_trust();
             Ok(())

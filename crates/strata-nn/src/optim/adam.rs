@@ -4,6 +4,7 @@ use super::{
     impl_optimizer, lerp, nonneg, Core, GroupOptions, ParamGroup, ParamState, Params, Real, Rule,
 };
 use crate::Result;
+use rayon::prelude::*;
 
 /// Adam's and AdamW's hyperparameters. `Default` gives Adam's PyTorch defaults (lr 1e-3, betas
 /// (0.9, 0.999), eps 1e-8, weight decay 0); [`AdamConfig::adamw`] gives AdamW's (weight decay
@@ -170,26 +171,62 @@ impl Rule for AdamConfig {
         let bc2_sqrt = T::of(bias_correction2.powf(0.5));
         let neg_step_size = T::of(-step_size);
         let eps = T::of(self.eps);
-        for i in 0..n {
-            let mut d = if self.maximize { -grad[i] } else { grad[i] };
-            if g.weight_decay != 0.0 {
-                if self.decoupled_weight_decay {
-                    p[i] = p[i] * decay;
-                } else {
-                    d = p[i].fma(wd, d);
+        let (maximize, decoupled) = (self.maximize, self.decoupled_weight_decay);
+        let has_wd = g.weight_decay != 0.0;
+        // The elementwise update, on one chunk of every buffer. Elements are independent, so
+        // chunks run in parallel with results identical to a sequential loop.
+        let kernel = |p: &mut [T], grad: &[T], m: &mut [T], v: &mut [T], vmax: Option<&mut [T]>| {
+            if !maximize && !has_wd && vmax.is_none() {
+                // The common case, without loop-invariant branches.
+                for i in 0..p.len() {
+                    let d = grad[i];
+                    m[i] = lerp(m[i], d, w1);
+                    v[i] = (w2 * d).fma(d, v[i] * b2);
+                    let denom = v[i].sqrt() / bc2_sqrt + eps;
+                    p[i] += (neg_step_size * m[i]) / denom;
                 }
+                return;
             }
-            m[i] = lerp(m[i], d, w1);
-            v[i] = (w2 * d).fma(d, v[i] * b2);
-            let vhat = match vmax.as_mut() {
-                Some(vm) => {
-                    vm[i] = vm[i].max_nan(v[i]);
-                    vm[i]
+            let mut vmax = vmax;
+            for i in 0..p.len() {
+                let mut d = if maximize { -grad[i] } else { grad[i] };
+                if has_wd {
+                    if decoupled {
+                        p[i] = p[i] * decay;
+                    } else {
+                        d = p[i].fma(wd, d);
+                    }
                 }
-                None => v[i],
-            };
-            let denom = vhat.sqrt() / bc2_sqrt + eps;
-            p[i] += (neg_step_size * m[i]) / denom;
+                m[i] = lerp(m[i], d, w1);
+                v[i] = (w2 * d).fma(d, v[i] * b2);
+                let vhat = match vmax.as_deref_mut() {
+                    Some(vm) => {
+                        vm[i] = vm[i].max_nan(v[i]);
+                        vm[i]
+                    }
+                    None => v[i],
+                };
+                let denom = vhat.sqrt() / bc2_sqrt + eps;
+                p[i] += (neg_step_size * m[i]) / denom;
+            }
+        };
+        const CHUNK: usize = 1 << 14;
+        let mut vmax_chunks = vmax.as_mut().map(|vm| vm.chunks_mut(CHUNK));
+        let chunks: Vec<_> = p
+            .chunks_mut(CHUNK)
+            .zip(grad.chunks(CHUNK))
+            .zip(m.chunks_mut(CHUNK))
+            .zip(v.chunks_mut(CHUNK))
+            .map(|(((p, g), m), v)| (p, g, m, v, vmax_chunks.as_mut().and_then(Iterator::next)))
+            .collect();
+        if chunks.len() > 1 && rayon::current_num_threads() > 1 {
+            chunks
+                .into_par_iter()
+                .for_each(|(p, g, m, v, vm)| kernel(p, g, m, v, vm));
+        } else {
+            for (p, g, m, v, vm) in chunks {
+                kernel(p, g, m, v, vm);
+            }
         }
         st.put("exp_avg", m);
         st.put("exp_avg_sq", v);
