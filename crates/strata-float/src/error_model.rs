@@ -81,3 +81,23 @@ impl LocalErrorBound {
         (rounded - exact).abs() <= self.bound(exact)
     }
 }
+
+/// The measured accuracy of the native binary32 transcendentals a Rust program calls, in ulps of
+/// the exact value: the largest error over all 2^32 inputs against the exact oracle
+/// (`strata float check-exhaustive`, x86-64 Linux, glibc 2.36, `libm` crate 0.2.16; the table and
+/// method are in `docs/libm_accuracy.md`). Entries are (function, native call, max ulps). This is
+/// the libm trust boundary's documented accuracy, for runtime error bounds of native kernels; on
+/// another platform it is an assumption until the check is rerun there. The naive sigmoid's
+/// figure is its total underflow below x ≈ −88.72 (an absolute error below 2^-126); above that
+/// its sampled maximum is 2.27 ulps.
+pub const NATIVE_F32_MAX_ULPS: &[(&str, &str, f64)] = &[
+    ("exp", "f32::exp", 0.5016),
+    ("expm1", "f32::exp_m1", 0.8128),
+    ("log", "f32::ln", 0.8177),
+    ("log1p", "f32::ln_1p", 1.2933),
+    ("tanh", "f32::tanh", 2.1886),
+    ("sigmoid", "1/(1+(-x).exp())", 2_097_151.488_7),
+    ("erf", "libm::erff", 0.9679),
+    ("sin", "f32::sin", 0.5607),
+    ("cos", "f32::cos", 0.5607),
+];
