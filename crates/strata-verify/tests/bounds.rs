@@ -4,7 +4,7 @@
 #[path = "common/net.rs"]
 mod common_net;
 
-use common_net::{mlp, Rng};
+use common_net::{mlp, two_neurons, Rng};
 use strata_ir::eval::{run_all, ExecConfig};
 use strata_ir::{GraphBuilder, Op, ParamStore};
 use strata_tensor::{DType, Tensor};
@@ -152,49 +152,8 @@ fn crown_is_at_least_as_tight_as_ibp() {
 /// slope 1 gives y ≥ 2·x0 ≥ −2 (the true range is [0, 2]).
 #[test]
 fn two_neuron_example_by_hand() {
-    let mut b = GraphBuilder::new();
-    let mut params = ParamStore::new();
-    params.insert(
-        "w1".into(),
-        Tensor::from_vec(vec![1.0f32, 1.0, 1.0, -1.0], vec![2, 2]).unwrap(),
-    );
-    params.insert(
-        "w2".into(),
-        Tensor::from_vec(vec![1.0f32, 1.0], vec![1, 2]).unwrap(),
-    );
-    let x = b
-        .push(
-            Op::Input {
-                shape: vec![2].into(),
-                dtype: DType::F32,
-            },
-            &[],
-        )
-        .unwrap();
-    let w1 = b
-        .push(
-            Op::Parameter {
-                name: "w1".into(),
-                shape: vec![2, 2].into(),
-                dtype: DType::F32,
-            },
-            &[],
-        )
-        .unwrap();
-    let w2 = b
-        .push(
-            Op::Parameter {
-                name: "w2".into(),
-                shape: vec![1, 2].into(),
-                dtype: DType::F32,
-            },
-            &[],
-        )
-        .unwrap();
-    let h = b.push(Op::Linear { bias: false }, &[x, w1]).unwrap();
-    let z = b.push(Op::Relu, &[h]).unwrap();
-    let y = b.push(Op::Linear { bias: false }, &[z, w2]).unwrap();
-    let graph = b.finish(&[y]).unwrap();
+    let (graph, params, h) = two_neurons();
+    let y = graph.outputs[0];
     let region = Region::new(vec![-1.0, -1.0], vec![1.0, 1.0]);
     let ib = ibp(&graph, &params, &region).unwrap();
     let iy = ib[y].as_ref().unwrap();

@@ -4,59 +4,13 @@
 #[path = "common/net.rs"]
 mod common_net;
 
+use common_net::two_neurons;
+
 use std::path::Path;
 use strata_io::onnx::{import_model, read_onnx, ImportOptions};
 use strata_ir::eval::{run, ExecConfig};
-use strata_ir::{Graph, GraphBuilder, Op, ParamStore};
 use strata_tensor::{DType, Tensor};
 use strata_verify::{parse_property, read_property, verify, Verdict, VerifyError, VerifyOptions};
-
-/// y = relu(x0 + x1) + relu(x0 − x1), x ∈ [−1, 1]²: the true range of y is [0, 2].
-fn two_neurons() -> (Graph, ParamStore) {
-    let mut b = GraphBuilder::new();
-    let mut params = ParamStore::new();
-    params.insert(
-        "w1".into(),
-        Tensor::from_vec(vec![1.0f32, 1.0, 1.0, -1.0], vec![2, 2]).unwrap(),
-    );
-    params.insert(
-        "w2".into(),
-        Tensor::from_vec(vec![1.0f32, 1.0], vec![1, 2]).unwrap(),
-    );
-    let x = b
-        .push(
-            Op::Input {
-                shape: vec![2].into(),
-                dtype: DType::F32,
-            },
-            &[],
-        )
-        .unwrap();
-    let w1 = b
-        .push(
-            Op::Parameter {
-                name: "w1".into(),
-                shape: vec![2, 2].into(),
-                dtype: DType::F32,
-            },
-            &[],
-        )
-        .unwrap();
-    let w2 = b
-        .push(
-            Op::Parameter {
-                name: "w2".into(),
-                shape: vec![1, 2].into(),
-                dtype: DType::F32,
-            },
-            &[],
-        )
-        .unwrap();
-    let h = b.push(Op::Linear { bias: false }, &[x, w1]).unwrap();
-    let z = b.push(Op::Relu, &[h]).unwrap();
-    let y = b.push(Op::Linear { bias: false }, &[z, w2]).unwrap();
-    (b.finish(&[y]).unwrap(), params)
-}
 
 fn prop(unsafe_output: &str) -> strata_verify::Property {
     let text = format!(
@@ -69,7 +23,7 @@ fn prop(unsafe_output: &str) -> strata_verify::Property {
 
 #[test]
 fn hand_properties_have_the_known_verdicts() {
-    let (g, p) = two_neurons();
+    let (g, p, _) = two_neurons();
     let opts = VerifyOptions {
         samples: 50,
         ..Default::default()
@@ -171,7 +125,7 @@ fn random_networks_verdicts_agree_with_sampling() {
 
 #[test]
 fn property_that_does_not_fit_the_network_is_an_error() {
-    let (g, p) = two_neurons();
+    let (g, p, _) = two_neurons();
     let three = parse_property(
         "(declare-const X_0 Real)(declare-const X_1 Real)(declare-const X_2 Real)(declare-const Y_0 Real)\n\
          (assert (and (>= X_0 0) (<= X_0 1) (>= X_1 0) (<= X_1 1) (>= X_2 0) (<= X_2 1) (>= Y_0 1)))",

@@ -107,3 +107,51 @@ pub fn mlp(widths: &[usize], seed: u64, dtype: DType, mixed: bool) -> (Graph, Pa
     }
     (b.finish(&[x]).unwrap(), params)
 }
+
+/// y = relu(x0 + x1) + relu(x0 − x1), x ∈ [−1, 1]²: the true range of y is [0, 2]. Returns the
+/// graph (its output is y), its parameters and the pre-activation node.
+pub fn two_neurons() -> (Graph, ParamStore, NodeId) {
+    let mut b = GraphBuilder::new();
+    let mut params = ParamStore::new();
+    params.insert(
+        "w1".into(),
+        Tensor::from_vec(vec![1.0f32, 1.0, 1.0, -1.0], vec![2, 2]).unwrap(),
+    );
+    params.insert(
+        "w2".into(),
+        Tensor::from_vec(vec![1.0f32, 1.0], vec![1, 2]).unwrap(),
+    );
+    let x = b
+        .push(
+            Op::Input {
+                shape: vec![2].into(),
+                dtype: DType::F32,
+            },
+            &[],
+        )
+        .unwrap();
+    let w1 = b
+        .push(
+            Op::Parameter {
+                name: "w1".into(),
+                shape: vec![2, 2].into(),
+                dtype: DType::F32,
+            },
+            &[],
+        )
+        .unwrap();
+    let w2 = b
+        .push(
+            Op::Parameter {
+                name: "w2".into(),
+                shape: vec![1, 2].into(),
+                dtype: DType::F32,
+            },
+            &[],
+        )
+        .unwrap();
+    let h = b.push(Op::Linear { bias: false }, &[x, w1]).unwrap();
+    let z = b.push(Op::Relu, &[h]).unwrap();
+    let y = b.push(Op::Linear { bias: false }, &[z, w2]).unwrap();
+    (b.finish(&[y]).unwrap(), params, h)
+}
