@@ -1,5 +1,7 @@
 //! NPY: files written by real NumPy (tests/fixtures, made by gen_npy.py) and round trips.
 
+mod common;
+
 use half::{bf16, f16};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -23,38 +25,8 @@ fn numpy_fixtures_read_as_expected() {
     assert_eq!(expected.len(), 19);
     for (file, want) in &expected {
         let tensor = read_npy(fixture_dir().join(file)).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(tensor.dtype().name(), want["dtype"], "{file}");
-        let shape: Vec<usize> = want["shape"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| d.as_u64().unwrap() as usize)
-            .collect();
-        assert_eq!(tensor.dims(), shape, "{file}");
-        let values = want["values"].as_array().unwrap();
-        match tensor.dtype() {
-            DType::I64 => {
-                let want: Vec<i64> = values.iter().map(|v| v.as_i64().unwrap()).collect();
-                assert_eq!(tensor.to_vec::<i64>().unwrap(), want, "{file}");
-            }
-            DType::Bool => {
-                let want: Vec<bool> = values.iter().map(|v| v.as_bool().unwrap()).collect();
-                assert_eq!(tensor.to_vec::<bool>().unwrap(), want, "{file}");
-            }
-            dtype => {
-                // Bit equality after rounding the JSON number into the dtype (serde_json may
-                // misround long decimals by an f64 ulp); -0.0 must stay negative.
-                let want: Vec<f64> = values.iter().map(|v| v.as_f64().unwrap()).collect();
-                let want = Tensor::from_vec(want, [values.len()])
-                    .unwrap()
-                    .to_dtype(dtype)
-                    .unwrap();
-                let bits = |t: &Tensor| -> Vec<u64> {
-                    t.to_vec_f64().iter().map(|v| v.to_bits()).collect()
-                };
-                assert_eq!(bits(&tensor), bits(&want), "{file}");
-            }
-        }
+        // Bit equality after rounding the JSON number into the dtype; -0.0 stays negative.
+        common::assert_tensor_matches(&tensor, want, file);
     }
 }
 
