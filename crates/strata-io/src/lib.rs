@@ -21,6 +21,8 @@
 //!   [`onnx::tensor_from_proto`], [`onnx::import_model`].
 //! - [IDX](idx) (the MNIST format, optionally gzip-compressed): [`read_idx`],
 //!   [`read_idx_as`], [`read_idx_bytes`], [`write_idx`].
+//! - [VNN-LIB](vnnlib) (VNN-COMP properties: input boxes and an unsafe output set, decimals
+//!   kept as exact enclosures): [`vnnlib::read_property`], [`vnnlib::parse_property`].
 //!
 //! ```
 //! use strata_tensor::Tensor;
@@ -54,6 +56,7 @@ pub mod npz;
 pub mod onnx;
 pub mod safetensors;
 pub mod trust;
+pub mod vnnlib;
 mod zip;
 
 pub use csv::{read_csv, read_csv_bytes, write_csv, CsvOptions, CsvTable, LabelColumn};

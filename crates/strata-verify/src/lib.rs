@@ -1,6 +1,7 @@
 //! `strata-verify`: sound bounds and verification for networks in Strata's IR.
 //!
-//! - [`vnnlib`]: VNN-LIB properties (the VNN-COMP subset) as input boxes and an unsafe output set.
+//! - [`vnnlib`]: VNN-LIB properties (the VNN-COMP subset) as input boxes and an unsafe output set;
+//!   the parser lives in `strata-io` with the other file formats and is re-exported here.
 //! - [`bounds`]: interval bound propagation ([`bounds::ibp`]) and CROWN / DeepPoly backward linear
 //!   relaxation ([`bounds::Crown`]); every arithmetic step rounds outward, so the bounds hold for
 //!   the exact real-number network with the file's weights (DESIGN.md §5). The network's own
@@ -11,7 +12,7 @@
 
 pub mod bounds;
 pub mod verify;
-pub mod vnnlib;
+pub use strata_io::vnnlib;
 
 pub use bounds::{ibp, Bounds, Crown, Region};
 pub use verify::{verify, Counterexample, Verdict, VerifyOptions};

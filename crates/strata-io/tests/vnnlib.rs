@@ -2,7 +2,7 @@
 //! hand-written malformed inputs, each error naming file, line, column and problem.
 
 use std::path::{Path, PathBuf};
-use strata_verify::vnnlib::{parse_property, read_property, Property};
+use strata_io::vnnlib::{parse_property, read_property, Property};
 
 fn data() -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/vnncomp");
