@@ -41,6 +41,13 @@ enum BenchKind {
     Autograd,
     /// Everything above.
     Tensor,
+    /// Training steps/s of the MNIST MLP (zoo `mlp`, Adam, batch 64, compiled backend).
+    TrainMlp,
+    /// Training steps/s of the MNIST CNN (zoo `cnn`, Adam, batch 64, compiled backend).
+    TrainCnn,
+    /// Training steps/s and tokens/s of the character GPT (zoo `chargpt`, AdamW, batch 64 ×
+    /// 64 characters, compiled backend).
+    TrainChargpt,
 }
 
 /// One measured figure.
@@ -199,6 +206,9 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         }
         BenchKind::Conv => emit(conv_records(&args.threads, args.min_time)?),
         BenchKind::Autograd => emit(autograd_records(&args.threads, args.min_time)?),
+        BenchKind::TrainMlp => emit(train_records("mlp", &args.threads, args.min_time)?),
+        BenchKind::TrainCnn => emit(train_records("cnn", &args.threads, args.min_time)?),
+        BenchKind::TrainChargpt => emit(train_records("chargpt", &args.threads, args.min_time)?),
         BenchKind::Tensor => {
             let p = peak();
             emit(gemm_records(
@@ -316,6 +326,75 @@ fn autograd_records(threads: &[usize], min_time: f64) -> Result<Vec<Record>, Str
                 params: json!({"mode": mode, "sizes": MLP_SIZES, "batch": MLP_BATCH, "threads": t}),
                 value: secs * 1e3,
                 unit: "ms",
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The batch size of the training benchmarks.
+pub const TRAIN_BATCH: usize = 64;
+
+/// Training throughput of zoo model `name` on a fixed random batch of [`TRAIN_BATCH`]
+/// examples: whole optimizer steps (forward, backward, optimizer update) of the compiled
+/// backend, best of repeated steps after the first (which traces and compiles).
+fn train_records(name: &str, threads: &[usize], min_time: f64) -> Result<Vec<Record>, String> {
+    use strata_nn::data::Batch;
+    use strata_nn::modules::Model;
+    use strata_nn::train::{make_optimizer, Backend, Trainer};
+    use strata_nn::zoo::{self, Task};
+    let err = |e: strata_nn::NnError| e.to_string();
+    let entry = zoo::lookup(name).map_err(err)?;
+    let mut rng = Rng::new(0);
+    let mut shape = vec![TRAIN_BATCH];
+    shape.extend_from_slice(entry.input_shape);
+    let classes = entry.num_classes as u64;
+    let (batch, tokens_per_step) = match entry.task {
+        Task::Image => {
+            let inputs = Tensor::randn(shape, DType::F32, &mut rng).map_err(|e| e.to_string())?;
+            let labels: Vec<i64> = (0..TRAIN_BATCH as u64).map(|i| (i % classes) as i64).collect();
+            let targets = Tensor::from_vec(labels, [TRAIN_BATCH]).map_err(|e| e.to_string())?;
+            (Batch { inputs, targets }, None)
+        }
+        Task::Text { block_size } => {
+            let n = TRAIN_BATCH * block_size;
+            let classes = std::num::NonZeroU64::new(classes).ok_or("empty vocabulary")?;
+            let ids: Vec<i64> = (0..n + 1).map(|_| rng.below(classes) as i64).collect();
+            let window = |s: usize| Tensor::from_vec(ids[s..s + n].to_vec(), [TRAIN_BATCH, block_size]);
+            let inputs = window(0).map_err(|e| e.to_string())?;
+            let targets = window(1).map_err(|e| e.to_string())?;
+            (Batch { inputs, targets }, Some(n))
+        }
+    };
+    let mut out = Vec::new();
+    for &t in threads {
+        let secs = pool(t)?.install(|| -> Result<f64, String> {
+            let model = Model::from_boxed(entry.build(), DType::F32, &mut Rng::new(1)).map_err(err)?;
+            let weight_decay = if entry.optimizer == zoo::OptimizerKind::Adamw { 1e-2 } else { 0.0 };
+            let opt = make_optimizer(entry.optimizer, entry.lr, 0.0, weight_decay).map_err(err)?;
+            let mut trainer =
+                Trainer::new(model, name, opt, entry.optimizer.name(), Backend::Compiled, 0, TRAIN_BATCH);
+            let mut failure = None;
+            let secs = best_time(min_time, || {
+                if let Err(e) = trainer.train_step(&batch) {
+                    failure = Some(e.to_string());
+                }
+            });
+            failure.map_or(Ok(secs), Err)
+        })?;
+        let params = json!({"model": name, "batch": TRAIN_BATCH, "backend": "compiled", "threads": t});
+        out.push(Record {
+            name: format!("train_{name}"),
+            params: params.clone(),
+            value: 1.0 / secs,
+            unit: "steps/s",
+        });
+        if let Some(tokens) = tokens_per_step {
+            out.push(Record {
+                name: format!("train_{name}"),
+                params,
+                value: tokens as f64 / secs,
+                unit: "tokens/s",
             });
         }
     }

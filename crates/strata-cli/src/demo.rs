@@ -7,6 +7,7 @@ use clap::Args;
 use flate2::read::GzDecoder;
 use std::io::Read;
 use std::time::Instant;
+use strata_ir::{Graph, GraphBuilder, IrError, Op, ParamStore};
 use strata_tensor::{init, DType, Rng, Tensor, TensorError};
 
 const DIGITS_GZ: &[u8] = include_bytes!("../data/digits.csv.gz");
@@ -118,6 +119,39 @@ impl Mlp {
         let dw1 = x.t()?.matmul(&dpre)?;
         let db1 = dpre.sum(&[0], false)?;
         Ok((loss, vec![dw1, db1, dw2, db2]))
+    }
+
+    /// The trained network as an IR graph, `nn.Sequential(Linear(64, 32), ReLU(), Linear(32, 10))`
+    /// with PyTorch's parameter names, for the verifier and the error-bound analysis.
+    pub fn to_graph(&self) -> Result<(Graph, ParamStore), String> {
+        let e = |e: IrError| e.to_string();
+        let mut b = GraphBuilder::new();
+        let mut store = ParamStore::new();
+        let input = Op::Input {
+            shape: vec![1, FEATURES].into(),
+            dtype: DType::F32,
+        };
+        let mut x = b.push_named("x", input, &[]).map_err(e)?;
+        for (layer, pair) in [(0, &self.params[..2]), (2, &self.params[2..])] {
+            let mut linear_inputs = vec![x];
+            // Stored as [in, out] for x·W; PyTorch's Linear keeps [out, in].
+            let weight = pair[0].t().map_err(|e| e.to_string())?.contiguous();
+            for (kind, t) in [("weight", weight), ("bias", pair[1].clone())] {
+                let name = format!("{layer}.{kind}");
+                let op = Op::Parameter {
+                    name: name.clone(),
+                    shape: t.dims().to_vec().into(),
+                    dtype: DType::F32,
+                };
+                linear_inputs.push(b.push(op, &[]).map_err(e)?);
+                store.insert(name, t);
+            }
+            x = b.push(Op::Linear { bias: true }, &linear_inputs).map_err(e)?;
+            if layer == 0 {
+                x = b.push(Op::Relu, &[x]).map_err(e)?;
+            }
+        }
+        Ok((b.finish(&[x]).map_err(e)?, store))
     }
 
     fn accuracy(&self, x: &Tensor, labels: &[usize]) -> Result<f64, TensorError> {

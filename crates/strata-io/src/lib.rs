@@ -21,6 +21,11 @@
 //!   [`onnx::tensor_from_proto`], [`onnx::import_model`].
 //! - [IDX](idx) (the MNIST format, optionally gzip-compressed): [`read_idx`],
 //!   [`read_idx_as`], [`read_idx_bytes`], [`write_idx`].
+//! - [ONNX export](onnx::export_model): an IR graph and its parameters as an ONNX model
+//!   ([`onnx::write_model`]).
+//! - Checkpoints: [`read_checkpoint`] and [`check_checkpoint`] bind a safetensors or NPZ
+//!   `state_dict` to a graph's declared parameters.
+//! - [`inspect`]: a model file's summary and which numeric layers and analyses support its ops.
 //! - [VNN-LIB](vnnlib) (VNN-COMP properties: input boxes and an unsafe output set, decimals
 //!   kept as exact enclosures): [`vnnlib::read_property`], [`vnnlib::parse_property`].
 //!
@@ -44,11 +49,13 @@
 //! (see [`trust`]).
 #![deny(unsafe_code)]
 
+mod checkpoint;
 pub mod csv;
 mod element;
 mod error;
 mod file;
 pub mod idx;
+pub mod inspect;
 mod json;
 mod mmap;
 pub mod npy;
@@ -59,6 +66,7 @@ pub mod trust;
 pub mod vnnlib;
 mod zip;
 
+pub use checkpoint::{check_checkpoint, read_checkpoint};
 pub use csv::{read_csv, read_csv_bytes, write_csv, CsvOptions, CsvTable, LabelColumn};
 pub use error::IoError;
 pub use idx::{read_idx, read_idx_as, read_idx_bytes, write_idx};

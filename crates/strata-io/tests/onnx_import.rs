@@ -14,26 +14,6 @@ use strata_io::read_npz;
 use strata_ir::eval::{run, ExecConfig};
 use strata_tensor::Tensor;
 
-/// max |ours − ort| / max(|ort|, 1) over all elements: a relative error, absolute near zero.
-fn max_error(ours: &Tensor, ort: &Tensor) -> f64 {
-    assert_eq!(ours.dims(), ort.dims());
-    ours.to_vec_f64()
-        .iter()
-        .zip(ort.to_vec_f64())
-        .map(|(a, b)| {
-            if a.is_infinite() || b.is_infinite() {
-                if *a == b {
-                    0.0
-                } else {
-                    f64::INFINITY
-                }
-            } else {
-                (a - b).abs() / b.abs().max(1.0)
-            }
-        })
-        .fold(0.0, f64::max)
-}
-
 /// Imports `path`, runs it on each `input_K` of `key` in `cases`, and returns the largest error
 /// against onnxruntime's outputs.
 fn check_against_ort(path: &Path, key: &str, cases: &BTreeMap<String, Tensor>) -> f64 {

@@ -404,30 +404,42 @@ fn forward<L: NumericLayer>(
     args: &[&Value<L::Scalar>],
     source: Option<&Tensor>,
 ) -> Result<Value<L::Scalar>, String> {
+    forward_op(cx, &node.op, args, source, node.dtype)
+}
+
+/// One op's reference forward rule, by family: `source` is the tensor bound to a source op,
+/// `dtype` the declared dtype of the result.
+pub(crate) fn forward_op<L: NumericLayer>(
+    cx: &Cx<L>,
+    op: &Op,
+    args: &[&Value<L::Scalar>],
+    source: Option<&Tensor>,
+    dtype: strata_tensor::DType,
+) -> Result<Value<L::Scalar>, String> {
     use ops::*;
-    match &node.op {
+    match op {
         Op::Input { .. } | Op::Parameter { .. } | Op::Constant { .. } => {
             let t = source.ok_or("no tensor is bound to this source")?;
             source::reference::import(cx.layer, t)
         }
         Op::Matmul | Op::Linear { .. } | Op::Einsum { .. } => {
-            linalg::reference::forward(cx, &node.op, args)
+            linalg::reference::forward(cx, op, args)
         }
         Op::Conv1d { .. }
         | Op::Conv2d { .. }
         | Op::ConvTranspose2d { .. }
         | Op::MaxPool2d { .. }
         | Op::AvgPool2d { .. }
-        | Op::AdaptiveAvgPool2d { .. } => conv::reference::forward(cx, &node.op, args),
+        | Op::AdaptiveAvgPool2d { .. } => conv::reference::forward(cx, op, args),
         Op::BatchNorm { .. } | Op::LayerNorm { .. } | Op::RmsNorm { .. } | Op::GroupNorm { .. } => {
-            norm::reference::forward(cx, &node.op, args, node.dtype)
+            norm::reference::forward(cx, op, args, dtype)
         }
         Op::Softmax { .. }
         | Op::LogSoftmax { .. }
         | Op::MaskedSoftmax { .. }
-        | Op::ScaledDotProductAttention { .. } => attention::reference::forward(cx, &node.op, args),
+        | Op::ScaledDotProductAttention { .. } => attention::reference::forward(cx, op, args),
         Op::Embedding | Op::Gather { .. } | Op::Trilu { .. } | Op::ArgMax { .. } => {
-            index::reference::forward(cx, &node.op, args)
+            index::reference::forward(cx, op, args)
         }
         Op::Reshape { .. }
         | Op::Flatten { .. }
@@ -438,22 +450,22 @@ fn forward<L: NumericLayer>(
         | Op::Tile { .. }
         | Op::Split { .. }
         | Op::Slice { .. }
-        | Op::Pad { .. } => shape::reference::forward(cx, &node.op, args),
+        | Op::Pad { .. } => shape::reference::forward(cx, op, args),
         Op::ReduceSum { .. } | Op::ReduceMean { .. } | Op::ReduceMax { .. } => {
-            reduce::reference::forward(cx, &node.op, args)
+            reduce::reference::forward(cx, op, args)
         }
         Op::MseLoss { .. }
         | Op::CrossEntropy { .. }
         | Op::NllLoss { .. }
-        | Op::BceWithLogits { .. } => loss::reference::forward(cx, &node.op, args),
+        | Op::BceWithLogits { .. } => loss::reference::forward(cx, op, args),
         Op::Dropout { .. } | Op::RandUniform { .. } | Op::BernoulliMask { .. } => {
-            random::reference::forward(cx, &node.op, args)
+            random::reference::forward(cx, op, args)
         }
         Op::Vjp { .. } | Op::Jvp { .. } => Err(format!(
             "the derivative kernel {} has no reference rule: interpret the forward graph",
-            node.op.tag()
+            op.tag()
         )),
-        _ => elementwise::reference::forward(cx, &node.op, args),
+        _ => elementwise::reference::forward(cx, op, args),
     }
 }
 

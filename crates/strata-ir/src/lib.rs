@@ -29,6 +29,7 @@
 pub mod cli;
 pub mod dot;
 mod error;
+pub mod error_bound;
 pub mod eval;
 mod graph;
 pub mod interpret;

@@ -8,6 +8,8 @@
 //!   checkpoints and resume, a JSON-lines log and a progress bar; the `strata train` and
 //!   `strata eval` entry points ([`train::train_cli`], [`train::eval_cli`]).
 //! - [`zoo`]: the model zoo (`mlp` and `cnn` on MNIST) and its default hyperparameters.
+//! - [`loss`]: MSE, L1, SmoothL1, Huber, CrossEntropy, NLL, BCE, BCEWithLogits and KLDiv losses
+//!   with PyTorch's arguments and semantics, composed of IR ops.
 //! - [`optim`]: SGD, Adam, AdamW, RMSprop and Adagrad with PyTorch's exact update formulas over
 //!   named parameters, with state dicts for exact resume; [`optim::lr_scheduler`]: StepLR,
 //!   ExponentialLR, CosineAnnealingLR, LinearLR, OneCycleLR and SequentialLR, reproducing
@@ -16,6 +18,7 @@
 //! - [`data`]: datasets (IDX/MNIST, CSV, NPY, text with a char-level tokenizer), a seeded
 //!   [`DataLoader`](data::DataLoader), splits and normalization; dataset directories from
 //!   `--data DIR` or `STRATA_DATA`.
+//! - [`plot`]: the loss and accuracy curves of a run as a PNG ([`png`]: a minimal PNG codec).
 //! - [`fetch`]: downloading MNIST, Fashion-MNIST and tiny Shakespeare with sha256 verification.
 //!
 //! Every fallible function returns [`Result`]; an error names the component, the parameter,
@@ -26,8 +29,11 @@ pub mod clip;
 pub mod data;
 mod error;
 pub mod fetch;
+pub mod loss;
 pub mod modules;
 pub mod optim;
+pub mod plot;
+pub mod png;
 pub mod train;
 pub mod trust;
 pub mod zoo;

@@ -175,25 +175,65 @@ fn conv_forward<const R: usize, K: ConvKind<R>>(
     })
 }
 
-fn conv_backward<const R: usize, K: ConvKind<R>>(
+/// The checked shapes `(input, weight, output)` of a convolution backward pass.
+fn backward_shapes<const R: usize, K: ConvKind<R>>(
     x: &Tensor,
     w: &Tensor,
     grad: &Tensor,
     p: &K::Params,
-) -> Result<ConvGrads> {
+) -> Result<[[usize; R]; 3]> {
     let op = K::BACKWARD;
     same_dtype(op, x, w)?;
     same_dtype(op, x, grad)?;
     let (xs, ws) = (dims::<R>(op, x, "input")?, dims::<R>(op, w, "weight")?);
     let out = K::output_shape(xs, ws, p)?;
     check_grad_shape(op, grad, &out)?;
-    with_float!(op, x.dtype(), |T| {
-        let (xd, wd, g) = (x.data::<T>()?, w.data::<T>()?, grad.data::<T>()?);
-        Ok(ConvGrads {
-            input: Tensor::from_vec(K::grad_input(&g, &wd, xs, ws, p)?, xs)?,
-            weight: Tensor::from_vec(K::grad_weight(&g, &xd, xs, ws, p)?, ws)?,
-            bias: Tensor::from_vec(conv::conv_backward_bias(&g, &out)?, [out[1]])?,
-        })
+    Ok([xs, ws, out])
+}
+
+fn conv_input_grad<const R: usize, K: ConvKind<R>>(
+    x: &Tensor,
+    w: &Tensor,
+    grad: &Tensor,
+    p: &K::Params,
+) -> Result<Tensor> {
+    let [xs, ws, _] = backward_shapes::<R, K>(x, w, grad, p)?;
+    with_float!(K::BACKWARD, x.dtype(), |T| {
+        let dx = K::grad_input(&grad.data::<T>()?, &w.data::<T>()?, xs, ws, p)?;
+        Tensor::from_vec(dx, xs)
+    })
+}
+
+fn conv_weight_grad<const R: usize, K: ConvKind<R>>(
+    x: &Tensor,
+    w: &Tensor,
+    grad: &Tensor,
+    p: &K::Params,
+) -> Result<Tensor> {
+    let [xs, ws, _] = backward_shapes::<R, K>(x, w, grad, p)?;
+    with_float!(K::BACKWARD, x.dtype(), |T| {
+        let dw = K::grad_weight(&grad.data::<T>()?, &x.data::<T>()?, xs, ws, p)?;
+        Tensor::from_vec(dw, ws)
+    })
+}
+
+fn conv_backward<const R: usize, K: ConvKind<R>>(
+    x: &Tensor,
+    w: &Tensor,
+    grad: &Tensor,
+    p: &K::Params,
+) -> Result<ConvGrads> {
+    let [_, _, out] = backward_shapes::<R, K>(x, w, grad, p)?;
+    let bias = with_float!(K::BACKWARD, x.dtype(), |T| {
+        Tensor::from_vec(
+            conv::conv_backward_bias(&grad.data::<T>()?, &out)?,
+            [out[1]],
+        )
+    })?;
+    Ok(ConvGrads {
+        input: conv_input_grad::<R, K>(x, w, grad, p)?,
+        weight: conv_weight_grad::<R, K>(x, w, grad, p)?,
+        bias,
     })
 }
 
@@ -217,6 +257,25 @@ impl Tensor {
     ) -> Result<ConvGrads> {
         conv_backward::<4, Conv2d>(self, weight, grad_output, params)
     }
+    /// The input gradient alone of [`conv2d_backward`](Self::conv2d_backward) (a backward
+    /// pass that needs one gradient should not pay for the others).
+    pub fn conv2d_backward_input(
+        &self,
+        weight: &Tensor,
+        grad_output: &Tensor,
+        params: &Conv2dParams,
+    ) -> Result<Tensor> {
+        conv_input_grad::<4, Conv2d>(self, weight, grad_output, params)
+    }
+    /// The weight gradient alone of [`conv2d_backward`](Self::conv2d_backward).
+    pub fn conv2d_backward_weight(
+        &self,
+        weight: &Tensor,
+        grad_output: &Tensor,
+        params: &Conv2dParams,
+    ) -> Result<Tensor> {
+        conv_weight_grad::<4, Conv2d>(self, weight, grad_output, params)
+    }
     /// 1-D convolution: `self [N, C, L]`, `weight [O, C/groups, k]`.
     pub fn conv1d(
         &self,
@@ -235,6 +294,25 @@ impl Tensor {
     ) -> Result<ConvGrads> {
         conv_backward::<3, Conv1d>(self, weight, grad_output, params)
     }
+    /// The input gradient alone of [`conv1d_backward`](Self::conv1d_backward) (a backward
+    /// pass that needs one gradient should not pay for the others).
+    pub fn conv1d_backward_input(
+        &self,
+        weight: &Tensor,
+        grad_output: &Tensor,
+        params: &Conv1dParams,
+    ) -> Result<Tensor> {
+        conv_input_grad::<3, Conv1d>(self, weight, grad_output, params)
+    }
+    /// The weight gradient alone of [`conv1d_backward`](Self::conv1d_backward).
+    pub fn conv1d_backward_weight(
+        &self,
+        weight: &Tensor,
+        grad_output: &Tensor,
+        params: &Conv1dParams,
+    ) -> Result<Tensor> {
+        conv_weight_grad::<3, Conv1d>(self, weight, grad_output, params)
+    }
     /// Transposed 2-D convolution: `self [N, C_in, H, W]`, `weight [C_in, C_out/groups, kh, kw]`.
     pub fn conv_transpose2d(
         &self,
@@ -252,6 +330,25 @@ impl Tensor {
         params: &ConvTranspose2dParams,
     ) -> Result<ConvGrads> {
         conv_backward::<4, ConvTranspose2d>(self, weight, grad_output, params)
+    }
+    /// The input gradient alone of [`conv_transpose2d_backward`](Self::conv_transpose2d_backward) (a backward
+    /// pass that needs one gradient should not pay for the others).
+    pub fn conv_transpose2d_backward_input(
+        &self,
+        weight: &Tensor,
+        grad_output: &Tensor,
+        params: &ConvTranspose2dParams,
+    ) -> Result<Tensor> {
+        conv_input_grad::<4, ConvTranspose2d>(self, weight, grad_output, params)
+    }
+    /// The weight gradient alone of [`conv_transpose2d_backward`](Self::conv_transpose2d_backward).
+    pub fn conv_transpose2d_backward_weight(
+        &self,
+        weight: &Tensor,
+        grad_output: &Tensor,
+        params: &ConvTranspose2dParams,
+    ) -> Result<Tensor> {
+        conv_weight_grad::<4, ConvTranspose2d>(self, weight, grad_output, params)
     }
 }
 
@@ -284,9 +381,38 @@ impl Tensor {
         })
     }
 
-    /// 2-D max pooling of `self [N, C, H, W]` (values only).
+    /// 2-D max pooling of `self [N, C, H, W]` (values only, faster than with the indices).
     pub fn max_pool2d(&self, params: &MaxPool2dParams) -> Result<Tensor> {
-        Ok(self.max_pool2d_with_indices(params)?.0)
+        let op = "max_pool2d";
+        let xs = dims::<4>(op, self, "input")?;
+        let out = pool::max_pool2d_output_shape(xs, params)?;
+        with_float!(op, self.dtype(), |T| pooled(
+            pool::max_pool2d_values(&self.data::<T>()?, xs, params)?,
+            out
+        ))
+    }
+
+    /// The input gradient of [`max_pool2d`](Self::max_pool2d) at input `self`: the argmax found
+    /// again from the input (no index tensor), bit-identical to
+    /// [`max_pool2d_backward`](Self::max_pool2d_backward) with the forward pass's indices.
+    pub fn max_pool2d_input_grad(
+        &self,
+        grad_output: &Tensor,
+        params: &MaxPool2dParams,
+    ) -> Result<Tensor> {
+        let op = "max_pool2d_input_grad";
+        same_dtype(op, self, grad_output)?;
+        let xs = dims::<4>(op, self, "input")?;
+        check_grad_shape(op, grad_output, &pool::max_pool2d_output_shape(xs, params)?)?;
+        with_float!(op, self.dtype(), |T| {
+            let dx = pool::max_pool2d_input_grad(
+                &self.data::<T>()?,
+                xs,
+                &grad_output.data::<T>()?,
+                params,
+            )?;
+            pooled(dx, xs)
+        })
     }
 
     /// The input gradient of max pooling (or adaptive max pooling): `grad_output` scattered to

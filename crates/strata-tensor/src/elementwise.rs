@@ -513,12 +513,17 @@ impl Tensor {
 
     /// Elementwise comparison with broadcasting; both operands must have the same dtype.
     pub fn compare(&self, other: &Tensor, op: CmpOp) -> Result<Tensor> {
-        with_storage!(self.storage(), |_v: T| zip_map(
-            op.name(),
-            self,
-            other,
-            |a: T, b: T| op.apply(a, b)
-        ))
+        // One loop per comparison, so that the element loop holds no branch on `op` (ReLU's
+        // backward pass compares whole activations).
+        let name = op.name();
+        with_storage!(self.storage(), |_v: T| match op {
+            CmpOp::Eq => zip_map(name, self, other, |a: T, b: T| CmpOp::Eq.apply(a, b)),
+            CmpOp::Ne => zip_map(name, self, other, |a: T, b: T| CmpOp::Ne.apply(a, b)),
+            CmpOp::Lt => zip_map(name, self, other, |a: T, b: T| CmpOp::Lt.apply(a, b)),
+            CmpOp::Le => zip_map(name, self, other, |a: T, b: T| CmpOp::Le.apply(a, b)),
+            CmpOp::Gt => zip_map(name, self, other, |a: T, b: T| CmpOp::Gt.apply(a, b)),
+            CmpOp::Ge => zip_map(name, self, other, |a: T, b: T| CmpOp::Ge.apply(a, b)),
+        })
     }
     pub fn eq(&self, other: &Tensor) -> Result<Tensor> {
         self.compare(other, CmpOp::Eq)

@@ -5,7 +5,10 @@
 mod common;
 
 use common::*;
-use strata_tensor::{AvgPool2dParams, Conv2dParams, DType, MaxPool2dParams, Tensor};
+use strata_tensor::{
+    AvgPool2dParams, Conv1dParams, Conv2dParams, ConvTranspose2dParams, DType, MaxPool2dParams,
+    Tensor,
+};
 
 /// Direct-definition conv2d in f64: x [N,C,H,W], w [O,C/g,kh,kw].
 fn naive_conv2d(
@@ -81,12 +84,19 @@ fn conv2d_wrapper_matches_definition_on_every_layout() {
         let grads = x.conv2d_backward(&w, &gy, &p).unwrap();
         let (no_bias, _) = naive_conv2d(&x_vals, xs, &w_vals, ws, &vec![0.0; ws[0]], &p);
         let lhs = dot(&gy_vals, &no_bias);
+        // The gradients alone are the ones of the full backward pass, and adjoint to conv.
+        let input_grad = x.conv2d_backward_input(&w, &gy, &p).unwrap();
+        let weight_grad = x.conv2d_backward_weight(&w, &gy, &p).unwrap();
+        assert_eq!(input_grad.dims(), xs, "{name}");
+        assert_eq!(weight_grad.dims(), ws, "{name}");
+        assert_eq!(f64s(&input_grad), f64s(&grads.input), "{name}");
+        assert_eq!(f64s(&weight_grad), f64s(&grads.weight), "{name}");
         assert!(
-            (lhs - dot(&f64s(&grads.input), &x_vals)).abs() < 1e-10,
+            (lhs - dot(&f64s(&input_grad), &x_vals)).abs() < 1e-10,
             "{name}: input adjoint"
         );
         assert!(
-            (lhs - dot(&f64s(&grads.weight), &w_vals)).abs() < 1e-10,
+            (lhs - dot(&f64s(&weight_grad), &w_vals)).abs() < 1e-10,
             "{name}: weight adjoint"
         );
         let bias_part = dot(&gy_vals, &want) - lhs;
@@ -95,6 +105,54 @@ fn conv2d_wrapper_matches_definition_on_every_layout() {
             "{name}: bias adjoint"
         );
     }
+}
+
+/// `<gy, f(x, w)> = <gx, x> = <gw, w>` for a bias-free convolution `f`, linear in each operand.
+fn assert_adjoint(y: &Tensor, gy: &Tensor, x: &Tensor, gx: &Tensor, w: &Tensor, gw: &Tensor) {
+    assert_eq!((gx.dims(), gw.dims()), (x.dims(), w.dims()));
+    let lhs = dot(&f64s(gy), &f64s(y));
+    assert!(
+        (lhs - dot(&f64s(gx), &f64s(x))).abs() < 1e-10,
+        "input adjoint"
+    );
+    assert!(
+        (lhs - dot(&f64s(gw), &f64s(w))).abs() < 1e-10,
+        "weight adjoint"
+    );
+}
+
+#[test]
+fn conv1d_and_transposed_gradients_alone_are_adjoint() {
+    let mut rng = SplitMix64::new(13);
+    let mut random = |dims: &[usize]| {
+        let values = rng.values(numel(dims), -1.0, 1.0, DType::F64);
+        tensor(&values, dims, DType::F64)
+    };
+    let p1 = Conv1dParams {
+        stride: 2,
+        padding: 1,
+        dilation: 1,
+        groups: 2,
+    };
+    let (x, w) = (random(&[2, 4, 9]), random(&[6, 2, 3]));
+    let y = x.conv1d(&w, None, &p1).unwrap();
+    let gy = random(y.dims());
+    let gx = x.conv1d_backward_input(&w, &gy, &p1).unwrap();
+    let gw = x.conv1d_backward_weight(&w, &gy, &p1).unwrap();
+    assert_adjoint(&y, &gy, &x, &gx, &w, &gw);
+
+    let pt = ConvTranspose2dParams {
+        stride: [2, 1],
+        padding: [1, 0],
+        output_padding: [1, 0],
+        ..Default::default()
+    };
+    let (x, w) = (random(&[2, 3, 4, 5]), random(&[3, 2, 3, 2]));
+    let y = x.conv_transpose2d(&w, None, &pt).unwrap();
+    let gy = random(y.dims());
+    let gx = x.conv_transpose2d_backward_input(&w, &gy, &pt).unwrap();
+    let gw = x.conv_transpose2d_backward_weight(&w, &gy, &pt).unwrap();
+    assert_adjoint(&y, &gy, &x, &gx, &w, &gw);
 }
 
 #[test]
@@ -124,6 +182,11 @@ fn pooling_wrappers_match_definition() {
             }
         }
         assert_eq!(y.to_vec_f64(), want, "{name}: max values");
+        assert_eq!(
+            x.max_pool2d(&mp).unwrap().to_vec_f64(),
+            want,
+            "{name}: values only"
+        );
         assert_eq!(idx.to_vec::<i64>().unwrap(), want_idx, "{name}: argmax");
         // The backward scatters each cotangent to its argmax.
         let gy = Tensor::ones(y.shape().clone(), DType::F32).unwrap();
@@ -133,6 +196,8 @@ fn pooling_wrappers_match_definition() {
             counts[(k / (oh * ow)) * 30 + i as usize] += 1.0;
         }
         assert_eq!(gx.to_vec_f64(), counts, "{name}: max backward");
+        let from_input = x.max_pool2d_input_grad(&gy, &mp).unwrap();
+        assert_eq!(from_input.to_vec_f64(), counts, "{name}: max backward from the input");
 
         let a = x.avg_pool2d(&ap).unwrap();
         assert_eq!(a.dims(), [2, 3, 2, 3]);

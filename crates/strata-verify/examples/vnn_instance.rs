@@ -3,7 +3,8 @@
 
 use std::time::{Duration, Instant};
 use strata_io::onnx::{import_model, read_onnx, ImportOptions};
-use strata_verify::{read_property, verify, Crown, Region, Verdict, VerifyOptions};
+use strata_verify::dense::{bound_domains, AlphaOptions, Domain};
+use strata_verify::{read_property, verify, Crown, LayeredNet, Region, Verdict, VerifyOptions};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -29,10 +30,26 @@ fn main() {
         let out = im.graph.outputs[0];
         let cb = crown.bounds(out).map_err(|e| e.to_string())?;
         let ib = crown.ibp_bounds(out).ok_or("no IBP bounds")?;
-        let info = format!(
+        let mut info = format!(
             "IBP {:?} {:?}\nCROWN {:?} {:?}",
             ib.lower, ib.upper, cb.lower, cb.upper
         );
+        if let Ok(net) = LayeredNet::lower(&im.graph, &im.params) {
+            let n = net.n_outputs();
+            let mut spec = vec![0.0; 2 * n * n];
+            for j in 0..n {
+                spec[j * n + j] = 1.0;
+                spec[(n + j) * n + j] = -1.0;
+            }
+            let mut doms = vec![Domain::new(region.lower.clone(), region.upper.clone())];
+            for steps in [0, 20] {
+                let opts = AlphaOptions { steps, learning_rate: 0.1 };
+                let b = bound_domains(&net, &mut doms, &spec, 2 * n, opts);
+                let lo = &b[0].lower;
+                let up: Vec<f64> = lo[n..].iter().map(|v| -v).collect();
+                info += &format!("\ndense alpha steps {steps}: {:?} {:?}", &lo[..n], up);
+            }
+        }
         let opts = VerifyOptions {
             timeout: Duration::from_secs_f64(timeout),
             ..Default::default()

@@ -56,12 +56,12 @@ impl Bounds {
 
 /// An interval with outward-rounded operations (finite endpoints).
 #[derive(Clone, Copy, Debug, PartialEq)]
-struct Iv {
-    lo: f64,
-    hi: f64,
+pub(crate) struct Iv {
+    pub(crate) lo: f64,
+    pub(crate) hi: f64,
 }
 
-const ZERO: Iv = Iv { lo: 0.0, hi: 0.0 };
+pub(crate) const ZERO: Iv = Iv { lo: 0.0, hi: 0.0 };
 
 fn dn(x: f64) -> f64 {
     x.next_down()
@@ -71,13 +71,13 @@ fn up(x: f64) -> f64 {
 }
 
 impl Iv {
-    fn point(v: f64) -> Iv {
+    pub(crate) fn point(v: f64) -> Iv {
         Iv { lo: v, hi: v }
     }
     fn is_zero(self) -> bool {
         self.lo == 0.0 && self.hi == 0.0
     }
-    fn add(self, o: Iv) -> Iv {
+    pub(crate) fn add(self, o: Iv) -> Iv {
         if o.is_zero() {
             return self;
         }
@@ -89,13 +89,13 @@ impl Iv {
             hi: up(self.hi + o.hi),
         }
     }
-    fn neg(self) -> Iv {
+    pub(crate) fn neg(self) -> Iv {
         Iv {
             lo: -self.hi,
             hi: -self.lo,
         }
     }
-    fn mul_point(self, w: f64) -> Iv {
+    pub(crate) fn mul_point(self, w: f64) -> Iv {
         if w == 0.0 || self.is_zero() {
             ZERO
         } else if w == 1.0 {
@@ -144,7 +144,7 @@ impl Iv {
     }
 }
 
-fn unsupported(node: &Node, msg: impl Into<String>) -> VerifyError {
+pub(crate) fn unsupported(node: &Node, msg: impl Into<String>) -> VerifyError {
     VerifyError::Unsupported {
         node: node.node_ref().to_string(),
         op: node.op.tag(),
@@ -153,7 +153,7 @@ fn unsupported(node: &Node, msg: impl Into<String>) -> VerifyError {
 }
 
 /// The single float input node of `graph`.
-fn input_node(graph: &Graph) -> Result<&Node, VerifyError> {
+pub(crate) fn input_node(graph: &Graph) -> Result<&Node, VerifyError> {
     let inputs: Vec<&Node> = graph.inputs().collect();
     match inputs.as_slice() {
         [one] if one.dtype.is_float() => Ok(one),
@@ -204,7 +204,7 @@ pub fn ibp(
         .collect())
 }
 
-fn ibp_intervals(
+pub(crate) fn ibp_intervals(
     graph: &Graph,
     params: &ParamStore,
     region: &Region,
@@ -250,7 +250,7 @@ fn ibp_intervals(
 }
 
 /// Flat position in `from` (right-aligned NumPy broadcast into `to`) of each flat position of `to`.
-fn broadcast_map(from: &[usize], to: &[usize]) -> Option<Vec<usize>> {
+pub(crate) fn broadcast_map(from: &[usize], to: &[usize]) -> Option<Vec<usize>> {
     if from.len() > to.len() {
         return None;
     }

@@ -10,11 +10,15 @@
 //!   and a sampling attack whose counterexamples are re-executed natively before `sat` is reported.
 #![forbid(unsafe_code)]
 
+mod bab;
 pub mod bounds;
+pub mod dense;
+pub mod layered;
 pub mod verify;
 pub use strata_io::vnnlib;
 
 pub use bounds::{ibp, Bounds, Crown, Region};
+pub use layered::LayeredNet;
 pub use verify::{verify, Counterexample, Verdict, VerifyOptions};
 pub use vnnlib::{parse_property, read_property, Property, VnnlibError};
 

@@ -8,7 +8,9 @@
 //! enclosure of the exact real output), each satisfying some conjunction for every value in its
 //! enclosure, with the input inside the exact box.
 
+use crate::bab::{BabSettings, CaseOutcome, Context, Spec};
 use crate::bounds::{Crown, Region};
+use crate::layered::LayeredNet;
 use crate::vnnlib::{Case, Conjunction, Property};
 use crate::VerifyError;
 use std::time::{Duration, Instant};
@@ -61,7 +63,7 @@ impl Default for VerifyOptions {
 }
 
 /// A small deterministic generator (xorshift64*).
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
@@ -72,13 +74,13 @@ impl Rng {
         self.0 = x;
         x.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
-    fn unit(&mut self) -> f64 {
+    pub(crate) fn unit(&mut self) -> f64 {
         (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 
 /// Re-executes `x` natively and exactly; `Some` when both satisfy some conjunction.
-fn check_point(
+pub(crate) fn check_point(
     graph: &Graph,
     params: &ParamStore,
     case: &Case,
@@ -151,7 +153,7 @@ fn check_point(
 }
 
 /// A point of the input dtype inside the inner box, near `target`.
-fn representable(case: &Case, target: &[f64], f32_input: bool) -> Vec<f64> {
+pub(crate) fn representable(case: &Case, target: &[f64], f32_input: bool) -> Vec<f64> {
     let b = &case.input;
     target
         .iter()
@@ -191,6 +193,10 @@ fn refuted(crown: &Crown, out: usize, unsafe_set: &[Conjunction]) -> Result<bool
 
 /// Decides `property` for the network: `Unsat` (proved), `Sat` (a re-executed counterexample)
 /// or `Unknown` (limits reached).
+///
+/// Networks that lower to affine layers and ReLUs ([`LayeredNet`]) go through the dense
+/// engine (PGD attack, CROWN / alpha-CROWN, input or ReLU splitting on all cores); other
+/// graphs through the general IR path (sampling attack, input splitting with [`Crown`]).
 pub fn verify(
     graph: &Graph,
     params: &ParamStore,
@@ -223,79 +229,109 @@ pub fn verify(
     }
     let f32_input = input.dtype == DType::F32;
     let mut rng = Rng(options.seed | 1);
-    // Attack first, on every case.
+    let net = LayeredNet::lower(graph, params).ok();
+    let mut unknown = None;
     for case in &property.cases {
         if case.input.is_empty() {
             continue;
         }
-        let n = property.n_inputs;
-        for s in 0..options.samples {
-            let target: Vec<f64> = (0..n)
-                .map(|i| {
-                    let (l, u) = (case.input.inner_lower[i], case.input.inner_upper[i]);
-                    if s == 0 {
-                        0.5 * (l + u)
-                    } else {
-                        l + rng.unit() * (u - l)
-                    }
-                })
-                .collect();
-            let x = representable(case, &target, f32_input);
-            if let Some(cx) = check_point(graph, params, case, &x)? {
-                return Ok(Verdict::Sat(cx));
+        let spec = net.as_ref().and_then(|n| Spec::new(case, n.n_outputs()).map(|s| (n, s)));
+        let outcome = match spec {
+            Some((net, spec)) => {
+                let ctx = Context {
+                    graph,
+                    params,
+                    net,
+                    f32_input,
+                    deadline: start + options.timeout,
+                };
+                let settings = BabSettings::for_net(net, options.max_regions);
+                ctx.decide(case, &spec, &settings, &mut rng)?
             }
+            None => decide_general(graph, params, case, options, start, f32_input, &mut rng)?,
+        };
+        match outcome {
+            CaseOutcome::Proved => {}
+            CaseOutcome::Sat(cx) => return Ok(Verdict::Sat(cx)),
+            CaseOutcome::Unknown(why) => unknown = Some(why),
         }
     }
-    // Branch and bound over input splits.
-    let mut regions = 0usize;
-    for case in &property.cases {
-        if case.input.is_empty() {
-            continue;
-        }
-        let root = Region::new(case.input.lower.clone(), case.input.upper.clone());
-        let root_width: Vec<f64> = (0..root.lower.len())
-            .map(|i| root.width(i).max(1e-300))
+    Ok(match unknown {
+        Some(why) => Verdict::Unknown(why),
+        None => Verdict::Unsat,
+    })
+}
+
+/// One case on the general IR path: a sampling attack, then input splitting with CROWN.
+fn decide_general(
+    graph: &Graph,
+    params: &ParamStore,
+    case: &Case,
+    options: &VerifyOptions,
+    start: Instant,
+    f32_input: bool,
+    rng: &mut Rng,
+) -> Result<CaseOutcome, VerifyError> {
+    let out = graph.outputs[0];
+    let n = case.input.lower.len();
+    for s in 0..options.samples {
+        let target: Vec<f64> = (0..n)
+            .map(|i| {
+                let (l, u) = (case.input.inner_lower[i], case.input.inner_upper[i]);
+                if s == 0 {
+                    0.5 * (l + u)
+                } else {
+                    l + rng.unit() * (u - l)
+                }
+            })
             .collect();
-        let mut stack = vec![root];
-        while let Some(region) = stack.pop() {
-            regions += 1;
-            if regions > options.max_regions {
-                return Ok(Verdict::Unknown(format!(
-                    "more than {} regions",
-                    options.max_regions
-                )));
-            }
-            if start.elapsed() > options.timeout {
-                return Ok(Verdict::Unknown("timeout".into()));
-            }
-            let crown = Crown::new(graph, params, &region)?;
-            if refuted(&crown, out, &case.unsafe_set)? {
-                continue;
-            }
-            let centre: Vec<f64> = (0..region.lower.len())
-                .map(|i| 0.5 * (region.lower[i] + region.upper[i]))
-                .collect();
-            let x = representable(case, &centre, f32_input);
-            if let Some(cx) = check_point(graph, params, case, &x)? {
-                return Ok(Verdict::Sat(cx));
-            }
-            // Split the widest dimension relative to the root box.
-            let (dim, _) = (0..region.lower.len())
-                .map(|i| (i, region.width(i) / root_width[i]))
-                .fold((0, -1.0), |best, c| if c.1 > best.1 { c } else { best });
-            let mid = 0.5 * (region.lower[dim] + region.upper[dim]);
-            if !(region.lower[dim] < mid && mid < region.upper[dim]) {
-                return Ok(Verdict::Unknown(
-                    "a region cannot be split further at f64 resolution".into(),
-                ));
-            }
-            let mut left = region.clone();
-            left.upper[dim] = mid;
-            let mut right = region;
-            right.lower[dim] = mid;
-            stack.push(left);
-            stack.push(right);
+        let x = representable(case, &target, f32_input);
+        if let Some(cx) = check_point(graph, params, case, &x)? {
+            return Ok(CaseOutcome::Sat(cx));
         }
     }
-    Ok(Verdict::Unsat)
+    let root = Region::new(case.input.lower.clone(), case.input.upper.clone());
+    let root_width: Vec<f64> = (0..n).map(|i| root.width(i).max(1e-300)).collect();
+    let mut stack = vec![root];
+    let mut regions = 0usize;
+    while let Some(region) = stack.pop() {
+        regions += 1;
+        if regions > options.max_regions {
+            return Ok(CaseOutcome::Unknown(format!(
+                "more than {} regions",
+                options.max_regions
+            )));
+        }
+        if start.elapsed() > options.timeout {
+            return Ok(CaseOutcome::Unknown("timeout".into()));
+        }
+        let crown = Crown::new(graph, params, &region)?;
+        if refuted(&crown, out, &case.unsafe_set)? {
+            continue;
+        }
+        let centre: Vec<f64> = (0..n)
+            .map(|i| 0.5 * (region.lower[i] + region.upper[i]))
+            .collect();
+        let x = representable(case, &centre, f32_input);
+        if let Some(cx) = check_point(graph, params, case, &x)? {
+            return Ok(CaseOutcome::Sat(cx));
+        }
+        // Split the widest dimension relative to the root box.
+        let (dim, _) = (0..n)
+            .map(|i| (i, region.width(i) / root_width[i]))
+            .fold((0, -1.0), |best, c| if c.1 > best.1 { c } else { best });
+        let mid = 0.5 * (region.lower[dim] + region.upper[dim]);
+        if !(region.lower[dim] < mid && mid < region.upper[dim]) {
+            return Ok(CaseOutcome::Unknown(
+                "a region cannot be split further at f64 resolution".into(),
+            ));
+        }
+        let mut left = region.clone();
+        left.upper[dim] = mid;
+        let mut right = region;
+        right.lower[dim] = mid;
+        stack.push(left);
+        stack.push(right);
+    }
+    Ok(CaseOutcome::Proved)
 }

@@ -14,7 +14,13 @@
 //! Greater, GreaterOrEqual, And, Or, Where, Clip, MatMul, Gemm, Einsum, Conv (1-D, 2-D),
 //! MaxPool, AveragePool, GlobalAveragePool, BatchNormalization, LayerNormalization, Softmax,
 //! LogSoftmax, Flatten, Reshape, Transpose, Squeeze, Unsqueeze, Concat, Slice, Gather, Expand,
-//! Tile, Pad (constant mode), ReduceSum, ReduceMean, ReduceMax, ArgMax, Trilu, Range.
+//! Tile, Pad (constant mode), ReduceSum, ReduceMean, ReduceMax, ArgMax, Trilu, Range, Split,
+//! ConvTranspose (2-D, symmetric pads), GatherElements, Mod (of integers known while
+//! importing).
+//!
+//! Gather with indices known while importing becomes slices; with run-time indices it becomes
+//! an `embedding` row lookup (the gathered axis moved to the front), so run-time indices must
+//! be non-negative.
 
 use super::proto::{attribute_type as at, AttributeProto, DimValue, ModelProto, NodeProto};
 use super::proto::{TypeValue, ValueInfoProto};
@@ -23,7 +29,9 @@ use crate::IoError;
 use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
 use strata_ir::{Comparison, GeluApproximation, Graph, GraphBuilder, Literal, NodeId, Op};
-use strata_tensor::{AvgPool2dParams, Conv1dParams, Conv2dParams, DType, MaxPool2dParams};
+use strata_tensor::{
+    AvgPool2dParams, Conv1dParams, Conv2dParams, ConvTranspose2dParams, DType, MaxPool2dParams,
+};
 use strata_tensor::{Shape, Tensor};
 
 /// Choices the file cannot make.
@@ -899,6 +907,8 @@ impl<'a> Importer<'a> {
                 )
             }
             "Conv" => self.lower_conv(cx, attrs),
+            "ConvTranspose" => self.lower_conv_transpose(cx, attrs),
+            "Split" => self.lower_split(cx, attrs),
             "MaxPool" | "AveragePool" => self.lower_pool(cx, attrs),
             "GlobalAveragePool" => {
                 let x = self.input(cx, 0)?;
@@ -1019,6 +1029,11 @@ impl<'a> Importer<'a> {
                 Ok(y)
             }
             "Gather" => self.lower_gather(cx, attrs),
+            "GatherElements" => {
+                let axis = attrs.int(cx, "axis", 0)? as isize;
+                let (x, index) = (self.input(cx, 0)?, self.input(cx, 1)?);
+                self.emit(cx, Op::Gather { axis }, &[x, index])
+            }
             "Expand" => {
                 let x = self.input(cx, 0)?;
                 let dims = self.shape_of(&x);
@@ -1127,6 +1142,7 @@ impl<'a> Importer<'a> {
                 self.emit(cx, Op::Trilu { upper, diagonal }, &[x])
             }
             "Range" => self.lower_range(cx),
+            "Mod" => self.fold_mod(cx, attrs),
             other => Err(cx.unsupported(format!("op {other} is not supported"))),
         }
     }
@@ -1363,6 +1379,124 @@ impl<'a> Importer<'a> {
         self.emit(cx, op, &args)
     }
 
+    fn lower_conv_transpose(&mut self, cx: &Cx, attrs: &Attrs) -> Result<Val, IoError> {
+        let x = self.input(cx, 0)?;
+        let w = self.input(cx, 1)?;
+        let bias = self.opt_input(cx, 2)?;
+        let dims = self.shape_of(&x);
+        let wdims = self.shape_of(&w);
+        if wdims.len() != 4 || dims.len() != 4 {
+            return Err(cx.unsupported(format!(
+                "ConvTranspose of input {dims:?} and weight {wdims:?} (2-D only)"
+            )));
+        }
+        if let Some(k) = attrs.ints(cx, "kernel_shape")? {
+            if k != i64_dims(&wdims[2..]) {
+                return Err(cx.malformed(format!(
+                    "kernel_shape {k:?} differs from the weight's {:?}",
+                    &wdims[2..]
+                )));
+            }
+        }
+        if attrs.ints(cx, "output_shape")?.is_some() {
+            return Err(cx.unsupported("output_shape (give pads and output_padding instead)"));
+        }
+        let auto = attrs.string(cx, "auto_pad")?;
+        if !matches!(auto.as_deref(), None | Some("NOTSET") | Some("VALID")) {
+            return Err(cx.unsupported(format!("auto_pad {:?}", auto.unwrap_or_default())));
+        }
+        let strides = self.spatial_ints(cx, attrs, "strides", 2)?;
+        let dilations = self.spatial_ints(cx, attrs, "dilations", 2)?;
+        let groups = usize_of(cx, attrs.int(cx, "group", 1)?, "group")?;
+        let pads = match attrs.ints(cx, "pads")? {
+            Some(p) if auto.as_deref() != Some("VALID") => p,
+            _ => vec![0; 4],
+        };
+        let output_padding = attrs.ints(cx, "output_padding")?.unwrap_or(vec![0, 0]);
+        if pads.len() != 4 || output_padding.len() != 2 {
+            return Err(cx.malformed("pads needs 4 entries and output_padding 2"));
+        }
+        if pads[..2] != pads[2..] {
+            return Err(cx.unsupported(format!("asymmetric pads {pads:?}")));
+        }
+        let [p0, p1, o0, o1] = [pads[0], pads[1], output_padding[0], output_padding[1]]
+            .map(|v| usize_of(cx, v, "pad"));
+        let params = ConvTranspose2dParams {
+            stride: [strides[0], strides[1]],
+            padding: [p0?, p1?],
+            output_padding: [o0?, o1?],
+            dilation: [dilations[0], dilations[1]],
+            groups,
+        };
+        let mut args = vec![x, w];
+        let has_bias = bias.is_some();
+        args.extend(bias);
+        self.emit(
+            cx,
+            Op::ConvTranspose2d {
+                params,
+                bias: has_bias,
+            },
+            &args,
+        )
+    }
+
+    /// Split: one `split` node per output, the sizes from the `split` input (attribute before
+    /// opset 13), else `num_outputs` (opset 18) or the number of outputs, as equal as ONNX
+    /// makes them (the last piece smaller).
+    fn lower_split(&mut self, cx: &Cx, attrs: &Attrs) -> Result<Val, IoError> {
+        let x = self.input(cx, 0)?;
+        let dims = self.shape_of(&x);
+        let axis = norm_axis(cx, attrs.int(cx, "axis", 0)?, dims.len())?;
+        let extent = dims[axis];
+        let given = if self.opset < 13 {
+            attrs.ints(cx, "split")?
+        } else {
+            self.known_ints(cx, 1)?
+        };
+        let outputs = cx.node.output.len();
+        let sizes = match given {
+            Some(s) => s
+                .into_iter()
+                .map(|v| usize_of(cx, v, "split size"))
+                .collect::<Result<Vec<_>, _>>()?,
+            None => {
+                let n = usize_of(
+                    cx,
+                    attrs.int(cx, "num_outputs", outputs as i64)?,
+                    "num_outputs",
+                )?;
+                if n == 0 {
+                    return Err(cx.malformed("a split into 0 pieces"));
+                }
+                let piece = extent.div_ceil(n);
+                (0..n)
+                    .map(|i| piece.min(extent.saturating_sub(i * piece)))
+                    .collect()
+            }
+        };
+        if sizes.len() != outputs || sizes.iter().sum::<usize>() != extent {
+            return Err(cx.malformed(format!(
+                "split sizes {sizes:?} for {outputs} outputs along an axis of extent {extent}"
+            )));
+        }
+        let mut first = None;
+        for index in 0..outputs {
+            let op = Op::Split {
+                axis: axis as isize,
+                sizes: sizes.clone(),
+                index,
+            };
+            let piece = self.emit(cx, op, std::slice::from_ref(&x))?;
+            if index == 0 {
+                first = Some(piece);
+            } else {
+                self.set_output(cx, index, piece);
+            }
+        }
+        first.ok_or_else(|| cx.malformed("Split has no outputs"))
+    }
+
     fn lower_pool(&mut self, cx: &Cx, attrs: &Attrs) -> Result<Val, IoError> {
         let x = self.input(cx, 0)?;
         let dims = self.shape_of(&x);
@@ -1428,11 +1562,7 @@ impl<'a> Importer<'a> {
         let axis = norm_axis(cx, attrs.int(cx, "axis", 0)?, dims.len())?;
         let indices_val = self.input(cx, 1)?;
         let Some(indices) = self.known(&indices_val) else {
-            if axis == 0 && dims.len() == 2 && self.dtype_of(&indices_val) == DType::I64 {
-                // Row lookup by run-time indices: F.embedding (non-negative indices).
-                return self.emit(cx, Op::Embedding, &[indices_val, data]);
-            }
-            return Err(cx.unsupported("run-time indices (other than rows of a 2-D table)"));
+            return self.gather_rows(cx, data, &dims, axis, indices_val);
         };
         let index_dims = indices.dims().to_vec();
         let extent = dims[axis] as i64;
@@ -1477,6 +1607,93 @@ impl<'a> Importer<'a> {
             },
             &[joined],
         )
+    }
+
+    /// Gather by run-time indices as F.embedding: `axis` moved to the front, the other axes
+    /// flattened into one row, the looked-up rows reshaped and the index axes moved back.
+    fn gather_rows(
+        &mut self,
+        cx: &Cx,
+        data: Val,
+        dims: &[usize],
+        axis: usize,
+        indices: Val,
+    ) -> Result<Val, IoError> {
+        if self.dtype_of(&indices) != DType::I64 {
+            return Err(cx.unsupported("run-time indices that are not int64"));
+        }
+        let index_rank = self.shape_of(&indices).len();
+        let rest: Vec<usize> = (0..dims.len()).filter(|&a| a != axis).collect();
+        let front = if axis == 0 {
+            data
+        } else {
+            let perm = std::iter::once(axis).chain(rest.iter().copied()).collect();
+            self.emit(cx, Op::Permute { perm }, &[data])?
+        };
+        let row: usize = rest.iter().map(|&a| dims[a]).product();
+        let table = self.emit(
+            cx,
+            Op::Reshape {
+                shape: vec![dims[axis] as i64, row as i64],
+            },
+            &[front],
+        )?;
+        let rows = self.emit(cx, Op::Embedding, &[indices.clone(), table])?;
+        let mut gathered = self.shape_of(&indices);
+        gathered.extend(rest.iter().map(|&a| dims[a]));
+        let y = self.emit(
+            cx,
+            Op::Reshape {
+                shape: i64_dims(&gathered),
+            },
+            &[rows],
+        )?;
+        if axis == 0 {
+            return Ok(y);
+        }
+        // Now [index…, dims before axis…, dims after axis…]; ONNX wants the index axes at `axis`.
+        let perm = (index_rank..index_rank + axis)
+            .chain(0..index_rank)
+            .chain(index_rank + axis..gathered.len())
+            .collect();
+        self.emit(cx, Op::Permute { perm }, &[y])
+    }
+
+    /// Mod of integers known while importing (shape arithmetic); the IR has no run-time Mod.
+    fn fold_mod(&mut self, cx: &Cx, attrs: &Attrs) -> Result<Val, IoError> {
+        let fmod = attrs.int(cx, "fmod", 0)? != 0;
+        let (a, b) = (self.input(cx, 0)?, self.input(cx, 1)?);
+        let (Some(a), Some(b)) = (self.known(&a), self.known(&b)) else {
+            return Err(cx.unsupported("Mod of values not known while importing"));
+        };
+        if a.dtype() != DType::I64 || b.dtype() != DType::I64 {
+            return Err(cx.unsupported("Mod of values that are not int64"));
+        }
+        let shape = strata_tensor::broadcast_shapes("Mod", a.shape(), b.shape())
+            .map_err(|e| cx.malformed(e.to_string()))?;
+        let spread = |t: &Tensor| {
+            t.broadcast_to(shape.clone())
+                .and_then(|t| t.to_vec::<i64>())
+                .map_err(|e| cx.malformed(e.to_string()))
+        };
+        let values = spread(&a)?
+            .into_iter()
+            .zip(spread(&b)?)
+            .map(|(x, y)| {
+                // fmod=1: the sign of the dividend (C fmod); else of the divisor (Python %).
+                let r = x.checked_rem(y).ok_or_else(|| {
+                    cx.malformed(format!("integer {x} mod {y} divides by zero or overflows"))
+                })?;
+                Ok(if !fmod && r != 0 && (r < 0) != (y < 0) {
+                    r + y
+                } else {
+                    r
+                })
+            })
+            .collect::<Result<Vec<i64>, IoError>>()?;
+        Tensor::from_vec(values, shape)
+            .map(Val::Const)
+            .map_err(|e| cx.malformed(e.to_string()))
     }
 
     fn lower_range(&mut self, cx: &Cx) -> Result<Val, IoError> {

@@ -28,11 +28,13 @@
 //! # }
 //! ```
 
+mod export;
 mod import;
 mod proto;
 mod tensor;
 mod wire;
 
+pub use export::{export_form, export_model, write_model, DEFAULT_EXPORT_OPSET, EXPORT_OPSETS};
 pub use import::{import_model, ImportOptions, Imported, MIN_OPSET};
 pub use proto::{
     attribute_type, AttributeProto, DimValue, Dimension, ElemTypeProto, GraphProto, MapTypeProto,

@@ -57,6 +57,27 @@ pub fn assert_tensor_matches(tensor: &Tensor, want: &Value, what: &str) {
     }
 }
 
+/// max |ours − want| / max(|want|, 1) over all elements: a relative error, absolute near zero
+/// (infinities and NaNs must match exactly).
+pub fn max_error(ours: &Tensor, want: &Tensor) -> f64 {
+    assert_eq!(ours.dims(), want.dims());
+    ours.to_vec_f64()
+        .iter()
+        .zip(want.to_vec_f64())
+        .map(|(a, b)| {
+            if !(a.is_finite() && b.is_finite()) {
+                if *a == b || (a.is_nan() && b.is_nan()) {
+                    0.0
+                } else {
+                    f64::INFINITY
+                }
+            } else {
+                (a - b).abs() / b.abs().max(1.0)
+            }
+        })
+        .fold(0.0, f64::max)
+}
+
 /// Asserts that `result` failed with a message that mentions every one of `parts`.
 pub fn assert_error<T: std::fmt::Debug>(
     result: Result<T, strata_io::IoError>,

@@ -114,12 +114,14 @@ pub fn split_tokens(tokens: &[i64], val_fraction: f64) -> Result<(Vec<i64>, Vec<
     Ok((tokens[..n_train].to_vec(), tokens[n_train..].to_vec()))
 }
 
-/// Next-token windows over a token stream: example `i` is `tokens[i .. i+block]` as input and
-/// `tokens[i+1 .. i+block+1]` as target (both i64 `[block]`; batches `[B, block]`).
+/// Next-token windows over a token stream: example `i` starts at `s = i·stride` (stride 1 by
+/// default: every window) and is `tokens[s .. s+block]` as input and `tokens[s+1 .. s+block+1]`
+/// as target (both i64 `[block]`; batches `[B, block]`).
 #[derive(Clone, Debug)]
 pub struct CharWindows {
     tokens: Arc<[i64]>,
     block_size: usize,
+    stride: usize,
 }
 
 impl CharWindows {
@@ -136,7 +138,19 @@ impl CharWindows {
                 ),
             ));
         }
-        Ok(CharWindows { tokens, block_size })
+        Ok(CharWindows {
+            tokens,
+            block_size,
+            stride: 1,
+        })
+    }
+    /// Windows starting every `stride ≥ 1` tokens (`stride = block_size`: non-overlapping).
+    pub fn stride(mut self, stride: usize) -> Result<CharWindows> {
+        if stride == 0 {
+            return Err(NnError::invalid("CharWindows", "the stride must be at least 1"));
+        }
+        self.stride = stride;
+        Ok(self)
     }
     pub fn block_size(&self) -> usize {
         self.block_size
@@ -148,7 +162,7 @@ impl CharWindows {
 
 impl Dataset for CharWindows {
     fn len(&self) -> usize {
-        self.tokens.len() - self.block_size
+        (self.tokens.len() - self.block_size - 1) / self.stride + 1
     }
     fn get_batch(&self, indices: &[usize]) -> Result<Batch> {
         let b = self.block_size;
@@ -164,8 +178,9 @@ impl Dataset for CharWindows {
                     ),
                 ));
             }
-            x.extend_from_slice(&self.tokens[i..i + b]);
-            y.extend_from_slice(&self.tokens[i + 1..i + b + 1]);
+            let s = i * self.stride;
+            x.extend_from_slice(&self.tokens[s..s + b]);
+            y.extend_from_slice(&self.tokens[s + 1..s + b + 1]);
         }
         Ok(Batch {
             inputs: Tensor::from_vec(x, [indices.len(), b])?,
@@ -207,6 +222,12 @@ mod tests {
         assert_eq!(b.targets.to_vec::<i64>().unwrap(), [12, 13, 14, 11, 12, 13]);
         assert!(w.get_batch(&[2]).is_err());
         assert!(CharWindows::new(vec![1i64, 2], 2).is_err());
+        let w = CharWindows::new((0..10i64).collect::<Vec<_>>(), 3).unwrap().stride(3).unwrap();
+        assert_eq!(w.len(), 3);
+        let b = w.get_batch(&[2]).unwrap();
+        assert_eq!(b.inputs.to_vec::<i64>().unwrap(), [6, 7, 8]);
+        assert_eq!(b.targets.to_vec::<i64>().unwrap(), [7, 8, 9]);
+        assert!(w.get_batch(&[3]).is_err());
         let (tr, va) = split_tokens(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.1).unwrap();
         assert_eq!((tr.len(), va), (9, vec![10]));
     }

@@ -27,7 +27,7 @@ impl DtypeArg {
 /// `strata train <model>`: train a zoo model on its dataset.
 #[derive(clap::Args, Clone, Debug)]
 pub struct TrainArgs {
-    /// The model: mlp or cnn (MNIST).
+    /// The model: mlp, cnn (MNIST), resnet (Fashion-MNIST), chargpt or lstm (tiny Shakespeare).
     pub model: String,
     /// eager (tape per step) or compiled (traced once per batch size, then a plan).
     #[arg(long, value_enum, default_value_t = Backend::Compiled)]
@@ -95,6 +95,9 @@ pub struct TrainArgs {
     /// Write the final state dict (PyTorch names) here, for `strata eval` or PyTorch.
     #[arg(long)]
     pub export: Option<PathBuf>,
+    /// Write the loss and accuracy curves as a PNG here (default: next to --log, as .png).
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
     /// Skip the test-set evaluation after each epoch.
     #[arg(long)]
     pub no_epoch_eval: bool,
@@ -131,6 +134,7 @@ impl TrainArgs {
             log: self.log.clone(),
             log_every: self.log_every,
             export: self.export.clone(),
+            plot: self.plot.clone(),
             progress: !self.quiet && !self.json,
             ..TrainConfig::new(&self.model)
         }
@@ -140,7 +144,7 @@ impl TrainArgs {
 /// `strata eval <model> --weights FILE`: a saved model's test loss and accuracy.
 #[derive(clap::Args, Clone, Debug)]
 pub struct EvalArgs {
-    /// The model: mlp or cnn.
+    /// The model: mlp, cnn, resnet, chargpt or lstm.
     pub model: String,
     /// A checkpoint from `strata train --checkpoint` or a state dict from `--export`.
     #[arg(long)]
@@ -160,7 +164,7 @@ pub struct EvalArgs {
     pub json: bool,
 }
 
-fn in_pool<T: Send>(threads: Option<usize>, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+pub(super) fn in_pool<T: Send>(threads: Option<usize>, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
     match threads {
         None => f(),
         Some(0) => Err(NnError::invalid("--threads", "must be at least 1")),
@@ -173,7 +177,7 @@ fn in_pool<T: Send>(threads: Option<usize>, f: impl FnOnce() -> Result<T> + Send
 }
 
 /// Prints a line to stdout; a closed stdout (a pipe into `head`) is not an error.
-fn out(line: &str) -> Result<()> {
+pub(super) fn out(line: &str) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
     match writeln!(stdout, "{line}") {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {

@@ -1,6 +1,7 @@
 //! Training classifiers: one optimizer step at a time ([`Trainer`]), on either backend, with
 //! exact checkpoints; and a whole run from the zoo on its dataset ([`train`], [`evaluate`]),
-//! which the `strata train` / `strata eval` commands call through [`train_cli`] / [`eval_cli`].
+//! which the `strata train` / `strata eval` / `strata predict` commands call through
+//! [`train_cli`] / [`eval_cli`] / [`predict_cli`].
 //!
 //! # Backends
 //! - [`Backend::Eager`]: each step records the forward pass on a fresh tape and runs
@@ -34,9 +35,14 @@
 //! `model.load_state_dict`.
 
 mod cli;
+mod predict;
 mod run;
 
 pub use cli::{eval_cli, train_cli, EvalArgs, TrainArgs};
+pub use predict::{
+    classify, generate, image_batch, predict_cli, sample_logits, PredictArgs,
+    FASHION_MNIST_CLASSES,
+};
 pub use run::{
     build_trainer, evaluate, load_dataset, load_split, load_weights, planned_total_steps, train,
     train_with_data, EvalConfig, EvalReport, TrainConfig, TrainReport,
@@ -127,8 +133,11 @@ pub fn make_optimizer(
 pub struct StepOutput {
     /// The mean cross-entropy of the batch, in the model's dtype.
     pub loss: Tensor,
-    /// Examples whose arg-max logit is the target.
+    /// Predictions whose arg-max logit is the target.
     pub correct: usize,
+    /// Predictions scored: one per example for a classifier, one per position for a language
+    /// model.
+    pub predictions: usize,
     pub examples: usize,
 }
 
@@ -149,13 +158,13 @@ type StepParts = (
     usize,
 );
 
-/// Class-index targets: i64 `[n]`, each in `0..classes` (an error names the first that is not).
-pub fn check_targets(targets: &Tensor, n: usize, classes: usize) -> Result<()> {
-    if targets.dtype() != DType::I64 || targets.dims() != [n] {
+/// Class-index targets: i64, each in `0..classes` (an error names the first that is not).
+pub fn check_targets(targets: &Tensor, classes: usize) -> Result<()> {
+    if targets.dtype() != DType::I64 {
         return Err(NnError::invalid(
             "targets",
             format!(
-                "expected i64 class indices [{n}], got {} {}",
+                "expected i64 class indices, got {} {}",
                 targets.dtype(),
                 targets.shape()
             ),
@@ -185,7 +194,8 @@ struct CompiledStep {
     classes: usize,
 }
 
-/// The loss and correctness of a classifier on one batch (on `tape`).
+/// The loss and correctness of a classifier on one batch (on `tape`). Targets `[B, T]` of a
+/// language model, whose logits are `[B·T, classes]`, are flattened to match.
 fn loss_and_correct(logits: &Var, targets: &Var, reduction: Reduction) -> Result<(Var, Var)> {
     if logits.dims().len() != 2 {
         return Err(NnError::invalid(
@@ -196,6 +206,13 @@ fn loss_and_correct(logits: &Var, targets: &Var, reduction: Reduction) -> Result
             ),
         ));
     }
+    let flat;
+    let targets = if targets.dims().len() > 1 {
+        flat = targets.reshape(&[-1])?;
+        &flat
+    } else {
+        targets
+    };
     let loss = logits.cross_entropy(targets, reduction)?;
     let correct = logits.argmax(-1, false)?.compare(Comparison::Eq, targets)?;
     Ok((loss, correct))
@@ -322,7 +339,7 @@ impl Trainer {
             Backend::Eager => self.eager_step(batch)?,
             Backend::Compiled => self.compiled_step(batch)?,
         };
-        check_targets(&batch.targets, examples, classes)?;
+        check_targets(&batch.targets, classes)?;
         for (prefix, momentum, mean, var) in &stats {
             apply_stat_update(&mut self.model.buffers, prefix, *momentum, mean, var)?;
         }
@@ -338,6 +355,7 @@ impl Trainer {
         Ok(StepOutput {
             loss,
             correct,
+            predictions: batch.targets.numel(),
             examples,
         })
     }
@@ -455,8 +473,9 @@ impl Trainer {
         Ok((loss, count_true(&correct)?, stats, out.gradients, c.classes))
     }
 
-    /// The model in evaluation mode on a batch: (summed cross-entropy as f64, correct count).
-    pub fn eval_batch(&self, batch: &Batch) -> Result<(f64, usize)> {
+    /// The model in evaluation mode on a batch: (summed cross-entropy as f64, correct count,
+    /// predictions).
+    pub fn eval_batch(&self, batch: &Batch) -> Result<(f64, usize, usize)> {
         eval_batch(&self.model, batch, self.exec)
     }
 
@@ -585,45 +604,46 @@ impl Trainer {
     }
 }
 
-/// Evaluation-mode loss (summed, f64) and correct count of `model` on one batch, eagerly
-/// without recording.
-pub fn eval_batch(model: &Model, batch: &Batch, exec: ExecConfig) -> Result<(f64, usize)> {
+/// Evaluation-mode loss (summed, f64), correct count and number of predictions of `model` on
+/// one batch, eagerly without recording.
+pub fn eval_batch(model: &Model, batch: &Batch, exec: ExecConfig) -> Result<(f64, usize, usize)> {
     let tape = Tape::with_config(exec);
     tape.no_grad(|| {
         let x = tape.input(batch.inputs.clone(), false);
         let y = tape.input(batch.targets.clone(), false);
         let logits = model.forward_eval(&tape, &x)?;
         let (loss, correct) = loss_and_correct(&logits, &y, Reduction::Sum)?;
-        check_targets(&batch.targets, logits.dims()[0], logits.dims()[1])?;
+        check_targets(&batch.targets, logits.dims()[1])?;
         let loss = loss
             .value()
             .to_vec_f64()
             .first()
             .copied()
             .unwrap_or(f64::NAN);
-        Ok((loss, count_true(&correct.value())?))
+        Ok((loss, count_true(&correct.value())?, batch.targets.numel()))
     })
 }
 
-/// Mean cross-entropy and accuracy of `model` (evaluation mode) over `dataset`, in batches.
+/// Mean cross-entropy and accuracy of `model` (evaluation mode) over `dataset`'s predictions
+/// (examples, or positions of a language model), in batches.
 pub fn evaluate_model<D: Dataset>(
     model: &Model,
     dataset: &D,
     batch_size: usize,
     exec: ExecConfig,
 ) -> Result<(f64, f64)> {
-    let n = dataset.len();
-    if n == 0 {
+    if dataset.is_empty() {
         return Err(NnError::invalid("evaluate", "the dataset is empty"));
     }
     let loader = crate::data::DataLoader::new(dataset, batch_size)?;
-    let (mut loss, mut correct) = (0.0, 0);
+    let (mut loss, mut correct, mut predictions) = (0.0, 0, 0);
     for batch in loader.epoch(0) {
-        let (l, c) = eval_batch(model, &batch?, exec)?;
+        let (l, c, p) = eval_batch(model, &batch?, exec)?;
         loss += l;
         correct += c;
+        predictions += p;
     }
-    Ok((loss / n as f64, correct as f64 / n as f64))
+    Ok((loss / predictions as f64, correct as f64 / predictions as f64))
 }
 
 /// Writes `model`'s state dict (PyTorch names, no prefix) to `path` as safetensors, atomically,

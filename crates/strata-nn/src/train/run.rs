@@ -4,9 +4,13 @@
 use super::{
     evaluate_model, export_state_dict, make_optimizer, Backend, Schedule, StepOutput, Trainer,
 };
-use crate::data::{dataset_dir, load_mnist, DataLoader, Dataset, Normalize, Split, TensorDataset};
+use crate::data::{
+    dataset_dir, load_fashion_mnist, load_mnist, load_tinyshakespeare, split_tokens,
+    CharTokenizer, CharWindows, DataLoader, Dataset, Normalize, Split, TensorDataset,
+};
 use crate::modules::{derive_seed, Model};
-use crate::zoo::{self, OptimizerKind, ZooEntry};
+use crate::plot::{write_training_plot, TrainingCurves};
+use crate::zoo::{self, OptimizerKind, Task, ZooEntry, SHAKESPEARE_VOCAB};
 use crate::{NnError, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Value};
@@ -61,6 +65,9 @@ pub struct TrainConfig {
     pub log_every: u64,
     /// Write the final state dict (PyTorch names) here.
     pub export: Option<PathBuf>,
+    /// Write the loss and accuracy curves here as a PNG (default: next to the log, with the
+    /// extension `.png`).
+    pub plot: Option<PathBuf>,
     /// Show the progress bar (on stderr, when it is a terminal).
     pub progress: bool,
 }
@@ -93,6 +100,7 @@ impl TrainConfig {
             log: None,
             log_every: 10,
             export: None,
+            plot: None,
             progress: false,
         }
     }
@@ -130,6 +138,8 @@ pub struct TrainReport {
     /// checkpoints excluded).
     pub samples_per_s: f64,
     pub train_seconds: f64,
+    /// This run's per-step training loss and accuracy and its test evaluations.
+    pub curves: TrainingCurves,
 }
 
 impl TrainReport {
@@ -168,7 +178,8 @@ fn finite(v: f64) -> Value {
     }
 }
 
-/// One split of a zoo entry's dataset (the first `limit` examples), normalized, in `dtype`.
+/// One split of an image zoo entry's dataset (the first `limit` examples), normalized, in
+/// `dtype`.
 pub fn load_split(
     entry: &ZooEntry,
     data: Option<&Path>,
@@ -177,12 +188,13 @@ pub fn load_split(
     limit: Option<usize>,
 ) -> Result<TensorDataset> {
     let dir = dataset_dir(data, entry.dataset)?;
-    let ds = match entry.dataset {
-        "mnist" => load_mnist(&dir, split)?,
+    let (ds, norm) = match entry.dataset {
+        "mnist" => (load_mnist(&dir, split)?, Normalize::mnist()),
+        "fashion-mnist" => (load_fashion_mnist(&dir, split)?, Normalize::fashion_mnist()),
         other => {
             return Err(NnError::invalid(
                 "train",
-                format!("no loader for dataset `{other}`"),
+                format!("no image loader for dataset `{other}`"),
             ))
         }
     };
@@ -190,8 +202,46 @@ pub fn load_split(
         Some(n) if n < ds.len() => ds.select(&(0..n).collect::<Vec<_>>())?,
         _ => ds,
     };
-    let norm = Normalize::mnist();
     ds.map_inputs(|x| Ok(norm.apply(x)?.to_dtype(dtype)?))
+}
+
+/// The share of tiny Shakespeare held out for validation (its end, as nanoGPT).
+pub const TEXT_VALIDATION_FRACTION: f64 = 0.1;
+
+/// One split of a language model's text, tokenized with [`SHAKESPEARE_VOCAB`]: the training
+/// split as every window of the context length (stride 1, `limit` windows at most), the
+/// validation ("test") split as consecutive non-overlapping windows (at most `limit`).
+pub fn load_text_split(
+    entry: &ZooEntry,
+    data: Option<&Path>,
+    split: Split,
+    limit: Option<usize>,
+) -> Result<CharWindows> {
+    let Task::Text { block_size } = entry.task else {
+        return Err(NnError::invalid(
+            "train",
+            format!("model `{}` does not read text", entry.name),
+        ));
+    };
+    let dir = dataset_dir(data, entry.dataset)?;
+    let text = load_tinyshakespeare(&dir)?;
+    let tokenizer = CharTokenizer::from_vocab(SHAKESPEARE_VOCAB.chars().collect())?;
+    let tokens = tokenizer.encode(&text).map_err(|e| {
+        NnError::file(
+            dir.join("input.txt"),
+            "",
+            format!("not tiny Shakespeare's vocabulary: {e}"),
+        )
+    })?;
+    let (train, val) = split_tokens(&tokens, TEXT_VALIDATION_FRACTION)?;
+    let (mut tokens, stride) = match split {
+        Split::Train => (train, 1),
+        Split::Test => (val, block_size),
+    };
+    if let Some(n) = limit {
+        tokens.truncate(n.saturating_mul(stride) + block_size);
+    }
+    CharWindows::new(tokens, block_size)?.stride(stride)
 }
 
 /// The training and test sets of a zoo entry, normalized and in `dtype`.
@@ -211,14 +261,19 @@ pub fn load_dataset(
 /// Trains zoo model `cfg.model` on its dataset (found through `cfg.data` or `$STRATA_DATA`).
 pub fn train(cfg: &TrainConfig) -> Result<TrainReport> {
     let entry = zoo::lookup(&cfg.model)?;
-    let (train_ds, test_ds) = load_dataset(
-        &entry,
-        cfg.data.as_deref(),
-        cfg.dtype,
-        cfg.train_limit,
-        cfg.test_limit,
-    )?;
-    train_with_data(cfg, &train_ds, &test_ds)
+    let data = cfg.data.as_deref();
+    match entry.task {
+        Task::Image => {
+            let (train_ds, test_ds) =
+                load_dataset(&entry, data, cfg.dtype, cfg.train_limit, cfg.test_limit)?;
+            train_with_data(cfg, &train_ds, &test_ds)
+        }
+        Task::Text { .. } => {
+            let train_ds = load_text_split(&entry, data, Split::Train, cfg.train_limit)?;
+            let val_ds = load_text_split(&entry, data, Split::Test, cfg.test_limit)?;
+            train_with_data(cfg, &train_ds, &val_ds)
+        }
+    }
 }
 
 /// The learning rate, optimizer and batch size a run uses.
@@ -286,15 +341,22 @@ pub fn build_trainer(cfg: &TrainConfig) -> Result<Trainer> {
     Ok(trainer)
 }
 
+/// The run's step limit: `--steps`, else the entry's default steps unless `--epochs` is given.
+fn run_steps(cfg: &TrainConfig, entry: &ZooEntry) -> Option<u64> {
+    cfg.steps
+        .or(if cfg.epochs.is_none() { entry.steps } else { None })
+}
+
 /// The run's total step count: `steps`, or `epochs × batches per epoch`, whichever is
 /// smaller (the cosine schedule's `T_max`).
 pub fn planned_total_steps(cfg: &TrainConfig, entry: &ZooEntry, per_epoch: u64) -> u64 {
-    let by_epochs = match (cfg.epochs, cfg.steps) {
+    let steps = run_steps(cfg, entry);
+    let by_epochs = match (cfg.epochs, steps) {
         (Some(e), _) => e.saturating_mul(per_epoch),
         (None, Some(_)) => u64::MAX,
         (None, None) => entry.epochs.saturating_mul(per_epoch),
     };
-    by_epochs.min(cfg.steps.unwrap_or(u64::MAX))
+    by_epochs.min(steps.unwrap_or(u64::MAX))
 }
 
 /// A JSON-lines log (or nothing).
@@ -334,10 +396,10 @@ impl Log {
 }
 
 /// Trains on the given datasets (already normalized, in `cfg.dtype`).
-pub fn train_with_data(
+pub fn train_with_data<D: Dataset>(
     cfg: &TrainConfig,
-    train_ds: &TensorDataset,
-    test_ds: &TensorDataset,
+    train_ds: &D,
+    test_ds: &D,
 ) -> Result<TrainReport> {
     let entry = zoo::lookup(&cfg.model)?;
     let (lr, kind, batch_size, _) = hyper(cfg, &entry);
@@ -348,8 +410,9 @@ pub fn train_with_data(
     let resumed_at = trainer.step;
     let loader = DataLoader::new(train_ds, batch_size)?.shuffle(trainer.seed);
     let per_epoch = loader.num_batches() as u64;
-    let max_steps = cfg.steps.unwrap_or(u64::MAX);
-    let max_epochs = match (cfg.epochs, cfg.steps) {
+    let steps = run_steps(cfg, &entry);
+    let max_steps = steps.unwrap_or(u64::MAX);
+    let max_epochs = match (cfg.epochs, steps) {
         (Some(e), _) => e,
         (None, Some(_)) => u64::MAX,
         (None, None) => entry.epochs,
@@ -416,6 +479,7 @@ pub fn train_with_data(
     let mut recent: std::collections::VecDeque<(f64, usize, usize)> = Default::default();
     let mut train_time = Duration::ZERO;
     let mut last_eval: Option<(u64, f64, f64)> = None;
+    let mut curves = TrainingCurves::default();
     let mut samples = 0usize;
     let (mut epoch_loss, mut epoch_correct, mut epoch_examples, mut epoch_steps) = (0.0, 0, 0, 0);
     'outer: while trainer.epoch < max_epochs {
@@ -438,8 +502,10 @@ pub fn train_with_data(
             epoch_loss += loss;
             epoch_steps += 1;
             epoch_correct += out.correct;
-            epoch_examples += out.examples;
-            recent.push_back((loss, out.correct, out.examples));
+            epoch_examples += out.predictions;
+            recent.push_back((loss, out.correct, out.predictions));
+            let accuracy = out.correct as f64 / out.predictions.max(1) as f64;
+            curves.train.push((trainer.step, loss, accuracy));
             if recent.len() > 100 {
                 recent.pop_front();
             }
@@ -456,7 +522,7 @@ pub fn train_with_data(
             if cfg.log_every > 0 && trainer.step % cfg.log_every == 0 {
                 log.write(json!({
                     "event": "step", "step": trainer.step, "epoch": trainer.epoch,
-                    "loss": loss, "accuracy": out.correct as f64 / out.examples.max(1) as f64,
+                    "loss": loss, "accuracy": accuracy,
                     "lr": trainer.optimizer.lrs().first().copied().unwrap_or(lr),
                     "samples_per_s": rate,
                 }))?;
@@ -484,6 +550,7 @@ pub fn train_with_data(
         if cfg.eval_each_epoch && !test_ds.is_empty() {
             let (tl, ta) = evaluate_model(&trainer.model, test_ds, cfg.eval_batch_size, exec)?;
             last_eval = Some((trainer.step, tl, ta));
+            curves.test.push((trainer.step, tl, ta));
             record["test_loss"] = finite(tl);
             record["test_accuracy"] = finite(ta);
             bar.println(format!(
@@ -505,8 +572,14 @@ pub fn train_with_data(
     } else if let Some((_, tl, ta)) = last_eval.filter(|e| e.0 == trainer.step) {
         (tl, ta)
     } else {
-        evaluate_model(&trainer.model, test_ds, cfg.eval_batch_size, exec)?
+        let (tl, ta) = evaluate_model(&trainer.model, test_ds, cfg.eval_batch_size, exec)?;
+        curves.test.push((trainer.step, tl, ta));
+        (tl, ta)
     };
+    let plot = (cfg.plot.clone()).or_else(|| cfg.log.as_ref().map(|l| l.with_extension("png")));
+    if let Some(path) = plot {
+        write_training_plot(&path, &curves)?;
+    }
     save(&trainer, &mut log)?;
     if let Some(path) = &cfg.export {
         let meta = BTreeMap::from([
@@ -539,6 +612,7 @@ pub fn train_with_data(
         test_examples: test_ds.len(),
         samples_per_s: samples as f64 / train_time.as_secs_f64().max(1e-9),
         train_seconds: train_time.as_secs_f64(),
+        curves,
     };
     let mut end = report.to_json();
     end["event"] = json!("end");
@@ -635,22 +709,26 @@ pub fn evaluate(cfg: &EvalConfig) -> Result<EvalReport> {
         .values()
         .next()
         .map_or(DType::F32, |t| t.dtype());
-    let test = load_split(
-        &entry,
-        cfg.data.as_deref(),
-        Split::Test,
-        dtype,
-        cfg.test_limit,
-    )?;
+    let data = cfg.data.as_deref();
     let t0 = Instant::now();
-    let (loss, acc) = evaluate_model(&model, &test, cfg.batch_size, ExecConfig::default())?;
+    let exec = ExecConfig::default();
+    let ((loss, acc), examples) = match entry.task {
+        Task::Image => {
+            let test = load_split(&entry, data, Split::Test, dtype, cfg.test_limit)?;
+            (evaluate_model(&model, &test, cfg.batch_size, exec)?, test.len())
+        }
+        Task::Text { .. } => {
+            let val = load_text_split(&entry, data, Split::Test, cfg.test_limit)?;
+            (evaluate_model(&model, &val, cfg.batch_size, exec)?, val.len())
+        }
+    };
     let secs = t0.elapsed().as_secs_f64();
     Ok(EvalReport {
         model: entry.name.to_string(),
         dtype,
         test_loss: loss,
         test_accuracy: acc,
-        test_examples: test.len(),
-        samples_per_s: test.len() as f64 / secs.max(1e-9),
+        test_examples: examples,
+        samples_per_s: examples as f64 / secs.max(1e-9),
     })
 }

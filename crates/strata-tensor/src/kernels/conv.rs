@@ -1771,7 +1771,7 @@ pub(crate) mod tests {
 
     /// Seconds per call of `f`, averaged over about half a second of calls: thread CPU time
     /// where available (the machine may be shared), else wall time.
-    fn seconds_per_call(f: &dyn Fn()) -> f64 {
+    pub(crate) fn seconds_per_call(f: &dyn Fn()) -> f64 {
         f();
         let (wall, cpu) = (std::time::Instant::now(), thread_cpu_seconds());
         let mut calls = 0;
@@ -1834,5 +1834,59 @@ pub(crate) mod tests {
                 (forward + grad_input + grad_weight + grad_bias) * 1e3
             );
         }
+    }
+}
+#[cfg(test)]
+mod probe_tmp {
+    use super::super::gemm::{gemm, MatMut, MatRef};
+    #[test]
+    #[ignore]
+    fn probe_gemm_shapes() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            for (m, n, k, reps, tb) in [
+                (64, 196, 288, 64, false),
+                (64, 196 * 4, 288, 16, false),
+                (64, 196 * 16, 288, 4, false),
+                (64, 196 * 64, 288, 1, false),
+                (288, 196, 64, 64, false),
+                (288, 196 * 8, 64, 8, false),
+                (288, 64, 196, 64, true),
+                (288, 64, 196 * 8, 8, true),
+                (288, 64, 196 * 64, 1, true),
+            ] {
+                let a = vec![1.0f32; m * k];
+                let b = vec![1.0f32; k * n];
+                let mut c = vec![0f32; m * n];
+                let mut best = f64::MAX;
+                for _ in 0..15 {
+                    let t = std::time::Instant::now();
+                    for _ in 0..reps {
+                        let rhs = if tb {
+                            MatRef::row_major(&b, 0, n, k).t()
+                        } else {
+                            MatRef::row_major(&b, 0, k, n)
+                        };
+                        gemm(
+                            MatMut::row_major(&mut c, 0, m, n),
+                            true,
+                            MatRef::row_major(&a, 0, m, k),
+                            rhs,
+                            1,
+                        )
+                        .unwrap();
+                    }
+                    best = best.min(t.elapsed().as_secs_f64());
+                }
+                println!(
+                    "m {m} n {n} k {k} tb {tb}: {:.1} GFLOP/s ({:.3} ms total)",
+                    2.0 * (m * n * k * reps) as f64 / best * 1e-9,
+                    best * 1e3
+                );
+            }
+        });
     }
 }

@@ -9,6 +9,7 @@
 use crate::error::{invalid, Result};
 use crate::Float;
 use rayon::prelude::*;
+use std::ops::Range;
 
 /// max_pool2d hyper-parameters, per spatial axis `[height, width]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,6 +80,96 @@ struct Window {
 struct AxisWindows {
     windows: Vec<Window>,
     step: usize,
+    /// The longest run of windows with equal tap counts and evenly spaced starts (the interior
+    /// windows of a sliding pool): max pooling sweeps it tap by tap, which vectorizes.
+    regular: RegularRun,
+}
+
+/// Windows `range` all have the same number of taps and start `stride` apart.
+#[derive(Clone, Debug)]
+struct RegularRun {
+    range: Range<usize>,
+    stride: usize,
+}
+
+impl AxisWindows {
+    fn new(windows: Vec<Window>, step: usize) -> Self {
+        let regular = longest_regular_run(&windows);
+        AxisWindows {
+            windows,
+            step,
+            regular,
+        }
+    }
+
+    fn empty() -> Self {
+        Self::new(Vec::new(), 1)
+    }
+}
+
+/// See [`AxisWindows::regular`]; empty only when there are no windows.
+fn longest_regular_run(windows: &[Window]) -> RegularRun {
+    // Window i continues the run that starts at `start`.
+    let continues = |start: usize, i: usize| {
+        let (w, prev) = (&windows[i], &windows[i - 1]);
+        w.taps == windows[start].taps
+            && w.first > prev.first
+            && (i == start + 1
+                || w.first - prev.first == windows[start + 1].first - windows[start].first)
+    };
+    let (mut best, mut start) = (0..windows.len().min(1), 0);
+    for i in 1..windows.len() {
+        if !continues(start, i) {
+            start = if continues(i - 1, i) { i - 1 } else { i };
+        }
+        if i + 1 - start > best.len() {
+            best = start..i + 1;
+        }
+    }
+    let stride = if best.len() > 1 {
+        windows[best.start + 1].first - windows[best.start].first
+    } else {
+        1
+    };
+    RegularRun {
+        range: best,
+        stride,
+    }
+}
+
+/// `dst[k] = src[k * stride]`; strides 1 and 2 (the common pools) get loops the compiler
+/// vectorizes.
+fn gather_strided<T: Copy>(dst: &mut [T], src: &[T], stride: usize) {
+    match stride {
+        1 => dst.copy_from_slice(&src[..dst.len()]),
+        2 => {
+            for (d, pair) in dst.iter_mut().zip(src.chunks(2)) {
+                *d = pair[0];
+            }
+        }
+        _ => {
+            for (d, &x) in dst.iter_mut().zip(src.iter().step_by(stride)) {
+                *d = x;
+            }
+        }
+    }
+}
+
+/// One thread's buffers for [`PoolGeometry::max_plane`], reused across planes.
+struct MaxScratch<T> {
+    taps: Vec<T>,
+    maxima: Vec<T>,
+    offsets: Vec<usize>,
+}
+
+impl<T> Default for MaxScratch<T> {
+    fn default() -> Self {
+        MaxScratch {
+            taps: Vec::new(),
+            maxima: Vec::new(),
+            offsets: Vec::new(),
+        }
+    }
 }
 
 /// A validated pooling of each plane of `input [N, C, H, W]` into a plane of `out_hw`: `rows`
@@ -176,10 +267,7 @@ impl SlidingAxis {
                 })
             })
             .collect::<std::result::Result<_, _>>()?;
-        Ok(AxisWindows {
-            windows,
-            step: dilation,
-        })
+        Ok(AxisWindows::new(windows, dilation))
     }
 }
 
@@ -199,7 +287,7 @@ fn adaptive_windows(len: usize, out: usize) -> AxisWindows {
             }
         })
         .collect();
-    AxisWindows { windows, step: 1 }
+    AxisWindows::new(windows, 1)
 }
 
 impl PoolGeometry {
@@ -221,12 +309,8 @@ impl PoolGeometry {
         if product(&input_shape).is_none() || output_len.is_none() {
             return Err(fail(format!("sizes overflow usize (output {out_hw:?})")));
         }
-        let empty = AxisWindows {
-            windows: Vec::new(),
-            step: 1,
-        };
         let (rows, cols) = if output_len == Some(0) {
-            (empty.clone(), empty)
+            (AxisWindows::empty(), AxisWindows::empty())
         } else {
             (
                 windows(0, out_hw[0]).map_err(fail)?,
@@ -351,36 +435,169 @@ impl PoolGeometry {
         }
     }
 
-    /// Maximum and argmax of every window, PyTorch's way: starting from −∞ at the first tap, a
-    /// strictly greater value or a NaN replaces the running maximum, so the first of equal
-    /// maxima and the last NaN win.
-    fn max<T: Float>(&self, input: &[T]) -> Result<(Vec<T>, Vec<i64>)> {
+    /// Maximum of every window and, when `with_indices`, its argmax (else `indices` is empty),
+    /// PyTorch's way: starting from −∞ at the first tap, a strictly greater value or a NaN
+    /// replaces the running maximum, so the first of equal maxima and the last NaN win.
+    fn max<T: Float>(&self, input: &[T], with_indices: bool) -> Result<(Vec<T>, Vec<i64>)> {
         self.check_len("input", self.input_shape, input.len())?;
         let len = self.output_shape().iter().product();
-        let (mut values, mut indices) = (vec![T::zero(); len], vec![0i64; len]);
+        let mut values = vec![T::zero(); len];
+        let mut indices = vec![0i64; if with_indices { len } else { 0 }];
         if len == 0 {
             return Ok((values, indices));
         }
         let out_plane = self.out_plane();
+        let index_planes: Vec<Option<&mut [i64]>> = if with_indices {
+            indices.chunks_mut(out_plane).map(Some).collect()
+        } else {
+            (0..len / out_plane).map(|_| None).collect()
+        };
         values
             .par_chunks_mut(out_plane)
-            .zip(indices.par_chunks_mut(out_plane))
+            .zip(index_planes)
             .zip(input.par_chunks(self.in_plane()))
-            .for_each(|((values, indices), plane)| {
-                self.for_each_window(|o, row, col| {
-                    let width = self.input_shape[3];
-                    let (mut best, mut best_at) = (T::NEG_INFINITY, row.first * width + col.first);
-                    self.for_each_tap(row, col, |at| {
-                        let v = plane[at];
-                        if v > best || v.is_nan() {
-                            (best, best_at) = (v, at);
-                        }
-                    });
-                    // A plane offset is below a slice length, so it fits in i64.
-                    (values[o], indices[o]) = (best, best_at as i64);
-                });
-            });
+            .for_each_init(
+                MaxScratch::default,
+                |scratch, ((values, indices), plane)| {
+                    self.max_plane(plane, values, indices, scratch)
+                },
+            );
         Ok((values, indices))
+    }
+
+    /// The maximum and argmax of one window, tap by tap (see [`max`](Self::max)).
+    fn window_max<T: Float>(&self, plane: &[T], row: &Window, col: &Window) -> (T, usize) {
+        let width = self.input_shape[3];
+        let (mut best, mut best_at) = (T::NEG_INFINITY, row.first * width + col.first);
+        self.for_each_tap(row, col, |at| {
+            let v = plane[at];
+            if v > best || v.is_nan() {
+                (best, best_at) = (v, at);
+            }
+        });
+        (best, best_at)
+    }
+
+    /// [`max`](Self::max) of one plane. The block of outputs whose rows and columns are both
+    /// in the regular runs is computed together, tap by tap, without data-dependent branches
+    /// (which mispredict on half the taps of random data): first the maxima, folded over the
+    /// taps in row-major order as the rule says, then each argmax as the first tap, in
+    /// row-major order, equal to its maximum, which is what the rule picks unless the maximum
+    /// is a NaN. Those outputs, and the ones outside the block, go window by window.
+    fn max_plane<T: Float>(
+        &self,
+        plane: &[T],
+        values: &mut [T],
+        mut indices: Option<&mut [i64]>,
+        scratch: &mut MaxScratch<T>,
+    ) {
+        let (width, out_w) = (self.input_shape[3], self.out_hw[1]);
+        let (run_rows, run_cols) = (&self.rows.regular, &self.cols.regular);
+        let (rows, cols) = (&self.rows.windows, &self.cols.windows);
+        for (r, row) in rows.iter().enumerate() {
+            for (c, col) in cols.iter().enumerate() {
+                if run_rows.range.contains(&r) && run_cols.range.contains(&c) {
+                    continue;
+                }
+                let (best, at) = self.window_max(plane, row, col);
+                values[r * out_w + c] = best;
+                if let Some(indices) = indices.as_deref_mut() {
+                    // A plane offset is below a slice length, so it fits in i64.
+                    indices[r * out_w + c] = at as i64;
+                }
+            }
+        }
+        let (first_row, first_col) = (&rows[run_rows.range.start], &cols[run_cols.range.start]);
+        let (block_w, block_len) = (
+            run_cols.range.len(),
+            run_rows.range.len() * run_cols.range.len(),
+        );
+        let (row_step, col_step) = (self.rows.step, self.cols.step);
+        let tap_offset = |i: usize, j: usize| i * row_step * width + j * col_step;
+        // The block's input under tap (i, j) of every window, one line per tap.
+        let taps = &mut scratch.taps;
+        taps.resize(first_row.taps * first_col.taps * block_len, T::zero());
+        for (t, line) in taps.chunks_exact_mut(block_len).enumerate() {
+            let corner = first_row.first * width
+                + first_col.first
+                + tap_offset(t / first_col.taps, t % first_col.taps);
+            for (r, dst) in line.chunks_exact_mut(block_w).enumerate() {
+                let first = corner + r * run_rows.stride * width;
+                gather_strided(dst, &plane[first..], run_cols.stride);
+            }
+        }
+        let maxima = &mut scratch.maxima;
+        maxima.clear();
+        let mut lines = taps.chunks_exact(block_len);
+        maxima.extend_from_slice(lines.next().unwrap_or_default());
+        for line in lines {
+            for (best, &x) in maxima.iter_mut().zip(line) {
+                let replace = (x > *best) | x.is_nan();
+                *best = if replace { x } else { *best };
+            }
+        }
+        let block_rows = values
+            .chunks_exact_mut(out_w)
+            .skip(run_rows.range.start)
+            .zip(maxima.chunks_exact(block_w));
+        for (dst, src) in block_rows {
+            dst[run_cols.range.clone()].copy_from_slice(src);
+        }
+        let Some(indices) = indices else { return };
+        // Backwards over the taps, so that the first tap equal to the maximum stays.
+        let offsets = &mut scratch.offsets;
+        offsets.clear();
+        offsets.resize(block_len, 0);
+        for (t, line) in taps.chunks_exact(block_len).enumerate().rev() {
+            let offset = tap_offset(t / first_col.taps, t % first_col.taps);
+            for ((at, &best), &x) in offsets.iter_mut().zip(&*maxima).zip(line) {
+                *at = if x == best { offset } else { *at };
+            }
+        }
+        let corner = first_row.first * width + first_col.first;
+        let block = maxima
+            .chunks_exact(block_w)
+            .zip(offsets.chunks_exact(block_w));
+        for (r, (maxima, offsets)) in run_rows.range.clone().zip(block) {
+            let line = corner + (r - run_rows.range.start) * run_rows.stride * width;
+            let outputs = run_cols.range.clone().zip(maxima.iter().zip(offsets));
+            for (k, (c, (&best, &offset))) in outputs.enumerate() {
+                let at = if best.is_nan() {
+                    self.window_max(plane, &rows[r], &cols[c]).1
+                } else {
+                    line + k * run_cols.stride + offset
+                };
+                indices[r * out_w + c] = at as i64;
+            }
+        }
+    }
+
+    /// The gradient of [`max`](Self::max) straight from the input: each plane's argmax found
+    /// again, then each output's gradient added to its argmax, outputs in order (the same sums
+    /// as `max_pool2d_backward` given `max`'s indices, without materializing them).
+    fn max_backward<T: Float>(&self, input: &[T], grad_output: &[T]) -> Result<Vec<T>> {
+        self.check_len("input", self.input_shape, input.len())?;
+        self.check_len("grad_output", self.output_shape(), grad_output.len())?;
+        let mut grad_input = vec![T::zero(); input.len()];
+        if grad_output.is_empty() {
+            return Ok(grad_input);
+        }
+        let out_plane = self.out_plane();
+        grad_input
+            .par_chunks_mut(self.in_plane())
+            .zip(grad_output.par_chunks(out_plane))
+            .zip(input.par_chunks(self.in_plane()))
+            .for_each_init(
+                || (MaxScratch::default(), vec![T::zero(); out_plane], vec![0; out_plane]),
+                |(scratch, maxima, indices), ((grad_input, grad_output), plane)| {
+                    self.max_plane(plane, maxima, Some(indices), scratch);
+                    for (&grad, &at) in grad_output.iter().zip(&*indices) {
+                        // max_plane's indices lie inside the plane.
+                        grad_input[at as usize] += grad;
+                    }
+                },
+            );
+        Ok(grad_input)
     }
 
     /// The average of every window: `scale(sum, row, col)` of its sequential sum.
@@ -448,7 +665,32 @@ pub fn max_pool2d<T: Float>(
     input_shape: [usize; 4],
     params: &MaxPool2dParams,
 ) -> Result<(Vec<T>, Vec<i64>)> {
-    PoolGeometry::max_pool("max_pool2d", input_shape, params)?.max(input)
+    PoolGeometry::max_pool("max_pool2d", input_shape, params)?.max(input, true)
+}
+
+/// The maxima of [`max_pool2d`] without their indices (the forward pass of inference or of a
+/// graph that recomputes the indices for its backward pass).
+pub fn max_pool2d_values<T: Float>(
+    input: &[T],
+    input_shape: [usize; 4],
+    params: &MaxPool2dParams,
+) -> Result<Vec<T>> {
+    Ok(PoolGeometry::max_pool("max_pool2d", input_shape, params)?
+        .max(input, false)?
+        .0)
+}
+
+/// The gradient of `max_pool2d` with respect to its input, from the input itself: the argmax
+/// found again rather than read from `max_pool2d`'s indices (bit-identical to
+/// [`max_pool2d_backward`] with them).
+pub fn max_pool2d_input_grad<T: Float>(
+    input: &[T],
+    input_shape: [usize; 4],
+    grad_output: &[T],
+    params: &MaxPool2dParams,
+) -> Result<Vec<T>> {
+    PoolGeometry::max_pool("max_pool2d_input_grad", input_shape, params)?
+        .max_backward(input, grad_output)
 }
 
 /// The gradient of `max_pool2d` or `adaptive_max_pool2d`: each output's gradient added to its
@@ -461,12 +703,7 @@ pub fn max_pool2d_backward<T: Float>(
 ) -> Result<Vec<T>> {
     let op = "max_pool2d_backward";
     // Only the shapes matter here; the windows are not needed.
-    let g = PoolGeometry::new(op, input_shape, output_hw, |_, _| {
-        Ok(AxisWindows {
-            windows: Vec::new(),
-            step: 1,
-        })
-    })?;
+    let g = PoolGeometry::new(op, input_shape, output_hw, |_, _| Ok(AxisWindows::empty()))?;
     g.check_len("grad_output", g.output_shape(), grad_output.len())?;
     g.check_len("indices", g.output_shape(), indices.len())?;
     let in_plane = g.in_plane();
@@ -575,7 +812,7 @@ pub fn adaptive_max_pool2d<T: Float>(
     input_shape: [usize; 4],
     output_hw: [usize; 2],
 ) -> Result<(Vec<T>, Vec<i64>)> {
-    PoolGeometry::adaptive("adaptive_max_pool2d", input_shape, output_hw)?.max(input)
+    PoolGeometry::adaptive("adaptive_max_pool2d", input_shape, output_hw)?.max(input, true)
 }
 
 /// The gradient of `adaptive_max_pool2d`: [`max_pool2d_backward`], which needs only the indices.
@@ -591,7 +828,7 @@ pub fn adaptive_max_pool2d_backward<T: Float>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernels::conv::tests::{assert_close, bits, dot, on_pools, Rng};
+    use crate::kernels::conv::tests::{assert_close, bits, dot, on_pools, seconds_per_call, Rng};
 
     /// PyTorch's output length, written with signed floor division as in ATen.
     fn naive_out_len(len: usize, k: usize, s: usize, p: usize, d: usize, ceil: bool) -> isize {
@@ -693,11 +930,12 @@ mod tests {
     fn random_input(rng: &mut Rng) -> ([usize; 4], Vec<f64>) {
         let xs = [rng.int(0, 2), rng.int(1, 3), rng.int(1, 8), rng.int(1, 8)];
         let mut x = rng.values(xs.iter().product());
-        // Ties and infinities exercise the argmax rule.
+        // Ties, infinities and NaNs exercise the argmax rule.
         for v in x.iter_mut() {
-            match rng.int(0, 9) {
-                0 => *v = 0.5,
-                1 => *v = f64::NEG_INFINITY,
+            match rng.int(0, 29) {
+                0..=2 => *v = 0.5,
+                3..=5 => *v = f64::NEG_INFINITY,
+                6 => *v = f64::NAN,
                 _ => {}
             }
         }
@@ -765,6 +1003,10 @@ mod tests {
                 1e-15,
                 &what,
             );
+            let from_input = max_pool2d_input_grad(&x, xs, &dy, &p).unwrap();
+            assert_eq!(bits(&from_input), bits(&dx), "{what}");
+            let values = max_pool2d_values(&x, xs, &p).unwrap();
+            assert_eq!(bits(&values), bits(&y), "{what}");
             checked += 1;
         }
         assert!(checked > 200, "only {checked} valid cases");
@@ -932,6 +1174,7 @@ mod tests {
                 bits(&y),
                 indices.iter().map(|&i| i as u64).collect(),
                 bits(&max_pool2d_backward(&y, &indices, xs, out_hw).unwrap()),
+                bits(&max_pool2d_input_grad(&x, xs, &y, &max).unwrap()),
                 bits(&a),
                 bits(&avg_pool2d_backward(&a, xs, &avg).unwrap()),
                 bits(&adaptive_avg_pool2d_backward(&ad, xs, [4, 5]).unwrap()),
@@ -1003,6 +1246,10 @@ mod tests {
         assert!(max_pool2d_backward(&y, &wrong, xs, [3, 3]).is_err());
         wrong[5] = -1;
         assert!(max_pool2d_backward(&y, &wrong, xs, [3, 3]).is_err());
+        assert!(max_pool2d_input_grad(&x, xs, &y, &good).is_ok());
+        assert!(max_pool2d_input_grad(&x, xs, &y[1..], &good).is_err());
+        assert!(max_pool2d_input_grad(&x[1..], xs, &y, &good).is_err());
+        assert!(max_pool2d_input_grad(&x, xs, &y, &bad[0]).is_err());
         // Average pooling.
         let avg = AvgPool2dParams::new([3, 3]);
         assert!(avg_pool2d(
@@ -1037,5 +1284,41 @@ mod tests {
             0
         );
         assert_eq!(adaptive_max_pool2d(&x, xs, [0, 2]).unwrap().0.len(), 0);
+    }
+
+    /// Single-thread timing of 2×2 max pooling forward (with indices) and backward (f32) at the
+    /// MNIST CNN's two pool shapes: `cargo test --release -p strata-tensor bench_max_pool --
+    /// --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn bench_max_pool2d_layers() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let p = MaxPool2dParams::new([2, 2]);
+        for xs in [[64, 32, 28, 28], [64, 64, 14, 14]] {
+            let mut rng = Rng::new(9);
+            let x: Vec<f32> = rng
+                .values(xs.iter().product())
+                .into_iter()
+                .map(|v| v as f32)
+                .collect();
+            let (y, indices) = max_pool2d(&x, xs, &p).unwrap();
+            let out_hw = [xs[2] / 2, xs[3] / 2];
+            let [forward, backward] = pool.install(|| {
+                [
+                    seconds_per_call(&|| drop(max_pool2d(&x, xs, &p).unwrap())),
+                    seconds_per_call(&|| {
+                        drop(max_pool2d_backward(&y, &indices, xs, out_hw).unwrap())
+                    }),
+                ]
+            });
+            println!(
+                "max_pool2d {xs:?}: forward {:.3} ms, backward {:.3} ms",
+                forward * 1e3,
+                backward * 1e3
+            );
+        }
     }
 }

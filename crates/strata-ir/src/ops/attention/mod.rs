@@ -3,6 +3,7 @@
 use super::{axis, common_dtype, require_float, RuleResult, TensorType};
 use strata_tensor::{broadcast_shapes, DType, Shape};
 
+pub(crate) mod error;
 pub(crate) mod reference;
 
 /// softmax and log_softmax along `axis`: the input's type.

@@ -5,6 +5,7 @@ use crate::op::Op;
 use strata_tensor::{broadcast_shapes, DType};
 
 pub(crate) mod native;
+pub(crate) mod error;
 pub(crate) mod reference;
 
 /// Which dtypes an elementwise op accepts.

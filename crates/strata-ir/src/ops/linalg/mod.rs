@@ -3,6 +3,7 @@
 use super::{common_dtype, require_dims, require_float, RuleResult, TensorType};
 use strata_tensor::{broadcast_shapes, DType, Shape};
 
+pub(crate) mod error;
 pub(crate) mod reference;
 
 /// torch.matmul: `[n]·[n] → []`; `[m, k]·[k, n] → [m, n]`; a 1-D left operand is a row

@@ -3,6 +3,7 @@
 
 use super::{common_dtype, require_dims, require_float, RuleResult, TensorType};
 
+pub(crate) mod error;
 pub(crate) mod reference;
 
 /// Float operands of one dtype, an input `[N, C, *]`; returns `C`.

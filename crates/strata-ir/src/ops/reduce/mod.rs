@@ -5,6 +5,7 @@ use super::{axis, RuleResult, TensorType};
 use crate::op::Op;
 use strata_tensor::DType;
 
+pub(crate) mod error;
 pub(crate) mod reference;
 
 pub(super) fn reduce(op: &Op, axes: &[isize], keepdim: bool, x: &TensorType) -> RuleResult {
