@@ -352,7 +352,9 @@ fn train_records(name: &str, threads: &[usize], min_time: f64) -> Result<Vec<Rec
     let (batch, tokens_per_step) = match entry.task {
         Task::Image => {
             let inputs = Tensor::randn(shape, DType::F32, &mut rng).map_err(|e| e.to_string())?;
-            let labels: Vec<i64> = (0..TRAIN_BATCH as u64).map(|i| (i % classes) as i64).collect();
+            let labels: Vec<i64> = (0..TRAIN_BATCH as u64)
+                .map(|i| (i % classes) as i64)
+                .collect();
             let targets = Tensor::from_vec(labels, [TRAIN_BATCH]).map_err(|e| e.to_string())?;
             (Batch { inputs, targets }, None)
         }
@@ -360,7 +362,8 @@ fn train_records(name: &str, threads: &[usize], min_time: f64) -> Result<Vec<Rec
             let n = TRAIN_BATCH * block_size;
             let classes = std::num::NonZeroU64::new(classes).ok_or("empty vocabulary")?;
             let ids: Vec<i64> = (0..n + 1).map(|_| rng.below(classes) as i64).collect();
-            let window = |s: usize| Tensor::from_vec(ids[s..s + n].to_vec(), [TRAIN_BATCH, block_size]);
+            let window =
+                |s: usize| Tensor::from_vec(ids[s..s + n].to_vec(), [TRAIN_BATCH, block_size]);
             let inputs = window(0).map_err(|e| e.to_string())?;
             let targets = window(1).map_err(|e| e.to_string())?;
             (Batch { inputs, targets }, Some(n))
@@ -369,11 +372,23 @@ fn train_records(name: &str, threads: &[usize], min_time: f64) -> Result<Vec<Rec
     let mut out = Vec::new();
     for &t in threads {
         let secs = pool(t)?.install(|| -> Result<f64, String> {
-            let model = Model::from_boxed(entry.build(), DType::F32, &mut Rng::new(1)).map_err(err)?;
-            let weight_decay = if entry.optimizer == zoo::OptimizerKind::Adamw { 1e-2 } else { 0.0 };
+            let model =
+                Model::from_boxed(entry.build(), DType::F32, &mut Rng::new(1)).map_err(err)?;
+            let weight_decay = if entry.optimizer == zoo::OptimizerKind::Adamw {
+                1e-2
+            } else {
+                0.0
+            };
             let opt = make_optimizer(entry.optimizer, entry.lr, 0.0, weight_decay).map_err(err)?;
-            let mut trainer =
-                Trainer::new(model, name, opt, entry.optimizer.name(), Backend::Compiled, 0, TRAIN_BATCH);
+            let mut trainer = Trainer::new(
+                model,
+                name,
+                opt,
+                entry.optimizer.name(),
+                Backend::Compiled,
+                0,
+                TRAIN_BATCH,
+            );
             let mut failure = None;
             let secs = best_time(min_time, || {
                 if let Err(e) = trainer.train_step(&batch) {
@@ -382,7 +397,8 @@ fn train_records(name: &str, threads: &[usize], min_time: f64) -> Result<Vec<Rec
             });
             failure.map_or(Ok(secs), Err)
         })?;
-        let params = json!({"model": name, "batch": TRAIN_BATCH, "backend": "compiled", "threads": t});
+        let params =
+            json!({"model": name, "batch": TRAIN_BATCH, "backend": "compiled", "threads": t});
         out.push(Record {
             name: format!("train_{name}"),
             params: params.clone(),

@@ -18,8 +18,10 @@ macro_rules! outln {
 }
 
 mod bench;
+mod cert;
 mod demo;
 mod exec;
+mod inspect;
 mod verify;
 
 use clap::{Parser, Subcommand};
@@ -60,6 +62,14 @@ enum Command {
     Eval(strata_nn::train::EvalArgs),
     /// Verify a VNN-COMP instance: `strata verify net.onnx prop.vnnlib --timeout 116`.
     Verify(verify::VerifyArgs),
+    /// Re-check a verification certificate in exact arithmetic, independently of the verifier:
+    /// `strata check-cert net.onnx prop.vnnlib cert.json`.
+    CheckCert(cert::CheckCertArgs),
+    /// Check TorchLean's certificate files (LiRPA, alpha-beta-CROWN leaves, margins, 3D boxes).
+    CheckTorchlean(cert::CheckTorchleanArgs),
+    /// Summarize a model file (ONNX or safetensors): ops, parameters, shapes, and which numeric
+    /// layers and analyses support every op.
+    Inspect(inspect::InspectArgs),
     /// Datasets: `strata data fetch mnist|fashion-mnist|tinyshakespeare` (sha256-verified).
     Data {
         #[command(subcommand)]
@@ -115,6 +125,9 @@ fn main() {
         Command::Convert(args) => exec::convert(&args),
         Command::Data { what } => data(&what),
         Command::Verify(args) => verify::run(&args),
+        Command::CheckCert(args) => cert::run(&args),
+        Command::CheckTorchlean(args) => cert::run_torchlean(&args),
+        Command::Inspect(args) => inspect::run(&args),
         Command::Train(args) => strata_nn::train::train_cli(&args).map_err(|e| e.to_string()),
         Command::Eval(args) => strata_nn::train::eval_cli(&args).map_err(|e| e.to_string()),
         Command::Trust => {

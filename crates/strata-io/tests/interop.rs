@@ -603,12 +603,14 @@ fn op_tour(rng: &mut Rng) -> (Graph, ParamStore, Tensor) {
     let mask = Tensor::from_vec(vec![true, false, true, true, true, false], [2, 3]).unwrap();
     let mask = konst(&mut net, mask);
     let ms = net.op(Op::MaskedSoftmax { axis: -1 }, &[c1, mask]);
+    let keys = Tensor::from_vec(vec![true, false, true, true], [2, 2]).unwrap();
+    let keys = konst(&mut net, keys);
     let att = net.op(
         Op::ScaledDotProductAttention {
             mask: AttentionMask::Explicit,
             scale: Some(0.75),
         },
-        &[ms, c1, rs, mask],
+        &[ms, c1, c1, keys],
     ); // [2,2,3]
     let pos = net.op(
         Op::Compare {

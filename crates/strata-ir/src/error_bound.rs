@@ -53,8 +53,8 @@ pub struct Format {
     pub subnormal_ulp: f64,
     /// The largest finite value; a native value that may exceed it has no bound.
     pub max_finite: f64,
-    /// A test hook that scales one named rule's rounding term (e.g. `("matmul", 0.01)`), so
-    /// that the checks can show that they catch a wrong local rule. `None` in real use.
+    /// A test hook that scales one named rule's whole bound (e.g. `("matmul", 0.01)`), so that
+    /// the checks can show that they catch a wrong local rule. `None` in real use.
     pub mutation: Option<(&'static str, f64)>,
 }
 
@@ -85,8 +85,8 @@ impl Format {
         }
     }
 
-    /// This format with rule `rule`'s rounding term scaled by `factor` (a deliberately wrong
-    /// rule, for testing the checks).
+    /// This format with rule `rule`'s bound scaled by `factor` (a deliberately wrong rule, for
+    /// testing the checks).
     pub fn with_mutation(mut self, rule: &'static str, factor: f64) -> Format {
         self.mutation = Some((rule, factor));
         self
@@ -117,11 +117,11 @@ impl Format {
         2.0 * self.unit_roundoff * mag + self.subnormal_ulp
     }
 
-    /// `term` scaled when `rule` is the mutated rule.
-    pub(crate) fn rounding(&self, rule: &str, term: f64) -> f64 {
+    /// The bound `err` of rule `rule`, scaled when it is the mutated rule.
+    pub(crate) fn rule_bound(&self, rule: &str, err: f64) -> f64 {
         match self.mutation {
-            Some((name, factor)) if name == rule => term * factor,
-            _ => term,
+            Some((name, factor)) if name == rule => err * factor,
+            _ => err,
         }
     }
 
@@ -663,7 +663,11 @@ impl Op {
             Op::ReduceSum { .. } | Op::ReduceMean { .. } => reduce::error::forward(sink, self, &args),
             Op::Softmax { axis } => Some(attention::error::softmax(sink, *axis, &args, false)),
             Op::LogSoftmax { axis } => Some(attention::error::softmax(sink, *axis, &args, true)),
+            Op::MaskedSoftmax { axis } => Some(attention::error::masked_softmax(sink, *axis, &args)),
             Op::LayerNorm { .. } => norm::error::layer_norm(sink, self, x),
+            Op::ScaledDotProductAttention { mask, scale } => {
+                Some(attention::error::attention(sink, *mask, *scale, x))
+            }
             _ => None,
         }
     }

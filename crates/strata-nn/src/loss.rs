@@ -294,7 +294,10 @@ fn class_layout(loss: &str, input: &Var, target: &Var) -> Result<ClassLayout> {
                 ),
             ));
         }
-        (input.reshape(&[1, dims[0] as i64])?, target.reshape(&t_dims)?)
+        (
+            input.reshape(&[1, dims[0] as i64])?,
+            target.reshape(&t_dims)?,
+        )
     } else {
         (input.clone(), target.clone())
     };
@@ -361,7 +364,9 @@ fn check_weight(loss: &str, weight: Option<&Tensor>, classes: usize) -> Result<(
 fn class_axis_weight(scores: &Var, weight: &Tensor) -> Result<Var> {
     let mut shape = vec![1i64; scores.dims().len()];
     shape[1] = -1;
-    constant_like(scores, weight)?.reshape(&shape).map_err(Into::into)
+    constant_like(scores, weight)?
+        .reshape(&shape)
+        .map_err(Into::into)
 }
 
 /// The negative log-likelihood terms of class-index targets: the per-element loss
@@ -574,7 +579,10 @@ impl Loss for NLLLoss {
         if target.dtype() != DType::I64 {
             return Err(NnError::invalid(
                 NAME,
-                format!("the target must be i64 class indices, not {}", target.dtype()),
+                format!(
+                    "the target must be i64 class indices, not {}",
+                    target.dtype()
+                ),
             ));
         }
         let layout = class_layout(NAME, input, target)?;

@@ -185,7 +185,12 @@ fn panel(canvas: &mut Canvas, left: i64, width: i64, title: &str, series: &[Seri
     for &(x, y) in finite {
         (xlo, xhi, ylo, yhi) = (xlo.min(x), xhi.max(x), ylo.min(y), yhi.max(y));
     }
-    canvas.text(left + (width - text_width(title)) / 2, 12, title, AXIS_COLOR);
+    canvas.text(
+        left + (width - text_width(title)) / 2,
+        12,
+        title,
+        AXIS_COLOR,
+    );
     if xlo > xhi {
         return;
     }
@@ -242,7 +247,10 @@ pub fn render_training_plot(curves: &TrainingCurves) -> Result<Vec<u8>> {
             .collect()
     };
     let half = WIDTH as i64 / 2;
-    for (k, (title, loss)) in [("loss", true), ("accuracy %", false)].into_iter().enumerate() {
+    for (k, (title, loss)) in [("loss", true), ("accuracy %", false)]
+        .into_iter()
+        .enumerate()
+    {
         let series = [
             Series {
                 color: TRAIN_COLOR,
@@ -274,12 +282,21 @@ mod tests {
 
     #[test]
     fn ticks_are_round_and_inside() {
-        assert_eq!(ticks(0.0, 1.0), [0.0, 0.2, 0.4, 0.6000000000000001, 0.8, 1.0]);
+        assert_eq!(
+            ticks(0.0, 1.0),
+            [0.0, 0.2, 0.4, 0.6000000000000001, 0.8, 1.0]
+        );
         let t = ticks(0.13, 2.41);
-        assert!(t.iter().all(|v| (0.13..=2.41).contains(v)) && t.len() >= 4, "{t:?}");
+        assert!(
+            t.iter().all(|v| (0.13..=2.41).contains(v)) && t.len() >= 4,
+            "{t:?}"
+        );
         assert_eq!(label(0.5), "0.5");
         assert_eq!(label(1200.0), "1200");
-        assert_eq!(smooth(&[(0.0, 2.0), (1.0, 4.0), (2.0, 6.0)], 2), [(0.0, 2.0), (1.0, 3.0), (2.0, 5.0)]);
+        assert_eq!(
+            smooth(&[(0.0, 2.0), (1.0, 4.0), (2.0, 6.0)], 2),
+            [(0.0, 2.0), (1.0, 3.0), (2.0, 5.0)]
+        );
     }
 
     #[test]

@@ -27,10 +27,7 @@ pub fn encode_rgb(width: u32, height: u32, rgb: &[u8]) -> Result<Vec<u8>> {
     if rgb.len() != row * height as usize || width == 0 || height == 0 {
         return Err(NnError::invalid(
             "PNG",
-            format!(
-                "{} bytes are not a {width}×{height} RGB image",
-                rgb.len()
-            ),
+            format!("{} bytes are not a {width}×{height} RGB image", rgb.len()),
         ));
     }
     let mut z = ZlibEncoder::new(Vec::new(), Compression::default());
@@ -87,7 +84,10 @@ pub fn decode_gray(bytes: &[u8], path: &Path) -> Result<GrayImage> {
     let mut idat = Vec::new();
     loop {
         let Some(head) = bytes.get(pos..pos + 8) else {
-            return Err(bad(format!("byte {pos}"), "truncated before the IEND chunk"));
+            return Err(bad(
+                format!("byte {pos}"),
+                "truncated before the IEND chunk",
+            ));
         };
         let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
         let kind = [head[4], head[5], head[6], head[7]];
@@ -101,7 +101,10 @@ pub fn decode_gray(bytes: &[u8], path: &Path) -> Result<GrayImage> {
         crc.update(&kind);
         crc.update(data);
         if crc.sum().to_be_bytes() != crc_bytes {
-            return Err(bad(format!("byte {pos}"), "chunk checksum mismatch (corrupt file)"));
+            return Err(bad(
+                format!("byte {pos}"),
+                "chunk checksum mismatch (corrupt file)",
+            ));
         }
         match &kind {
             b"IHDR" if data.len() == 13 => {
@@ -140,7 +143,12 @@ pub fn decode_gray(bytes: &[u8], path: &Path) -> Result<GrayImage> {
     let mut raw = Vec::new();
     ZlibDecoder::new(idat.as_slice())
         .read_to_end(&mut raw)
-        .map_err(|e| bad("IDAT".into(), &format!("cannot inflate the image data: {e}")))?;
+        .map_err(|e| {
+            bad(
+                "IDAT".into(),
+                &format!("cannot inflate the image data: {e}"),
+            )
+        })?;
     if raw.len() != h * (stride + 1) {
         return Err(bad(
             "IDAT".into(),
@@ -156,7 +164,11 @@ pub fn decode_gray(bytes: &[u8], path: &Path) -> Result<GrayImage> {
         let filter = raw[y * (stride + 1)];
         let line = &raw[y * (stride + 1) + 1..(y + 1) * (stride + 1)];
         for x in 0..stride {
-            let a = if x >= channels { img[y * stride + x - channels] } else { 0 };
+            let a = if x >= channels {
+                img[y * stride + x - channels]
+            } else {
+                0
+            };
             let b = if y > 0 { img[(y - 1) * stride + x] } else { 0 };
             let c = if x >= channels && y > 0 {
                 img[(y - 1) * stride + x - channels]
@@ -179,7 +191,8 @@ pub fn decode_gray(bytes: &[u8], path: &Path) -> Result<GrayImage> {
         .map(|p| match channels {
             1 | 2 => p[0],
             _ => {
-                let luma = 0.299 * f64::from(p[0]) + 0.587 * f64::from(p[1]) + 0.114 * f64::from(p[2]);
+                let luma =
+                    0.299 * f64::from(p[0]) + 0.587 * f64::from(p[1]) + 0.114 * f64::from(p[2]);
                 luma.round().clamp(0.0, 255.0) as u8
             }
         })
@@ -203,14 +216,19 @@ mod tests {
         let png = encode_rgb(w, h, &rgb).unwrap();
         let img = decode_gray(&png, Path::new("x.png")).unwrap();
         assert_eq!((img.width, img.height), (5, 3));
-        assert_eq!(img.pixels, (0..w * h).map(|i| (i * 17) as u8).collect::<Vec<_>>());
+        assert_eq!(
+            img.pixels,
+            (0..w * h).map(|i| (i * 17) as u8).collect::<Vec<_>>()
+        );
         let e = decode_gray(&png[..png.len() - 20], Path::new("cut.png"))
             .unwrap_err()
             .to_string();
         assert!(e.contains("cut.png") && e.contains("truncated"), "{e}");
         let mut corrupt = png.clone();
         corrupt[40] ^= 1;
-        let e = decode_gray(&corrupt, Path::new("c.png")).unwrap_err().to_string();
+        let e = decode_gray(&corrupt, Path::new("c.png"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("checksum") || e.contains("inflate"), "{e}");
         assert!(encode_rgb(2, 2, &[0; 5]).is_err());
     }
@@ -227,7 +245,11 @@ mod tests {
                 for x in 0..3 {
                     let a = if x > 0 { row[x - 1] } else { 0 };
                     let b = if y > 0 { pixels[y - 1][x] } else { 0 };
-                    let c = if x > 0 && y > 0 { pixels[y - 1][x - 1] } else { 0 };
+                    let c = if x > 0 && y > 0 {
+                        pixels[y - 1][x - 1]
+                    } else {
+                        0
+                    };
                     let p = match filter {
                         0 => 0,
                         1 => a,

@@ -192,12 +192,16 @@ impl Module for CharGpt {
         check_ids("chargpt", x, self.block_size)?;
         let t = x.dims()[1];
         let positions = ctx.constant(Tensor::from_vec((0..t as i64).collect(), [t])?);
-        let tok = Embedding::new(self.vocab_size, self.embed_dim).forward(&ctx.child("tok_emb"), x)?;
+        let tok =
+            Embedding::new(self.vocab_size, self.embed_dim).forward(&ctx.child("tok_emb"), x)?;
         let pos = Embedding::new(self.block_size, self.embed_dim)
             .forward(&ctx.child("pos_emb"), &positions)?;
-        let h = self.blocks().forward(&ctx.child("blocks"), &tok.add(&pos)?)?;
+        let h = self
+            .blocks()
+            .forward(&ctx.child("blocks"), &tok.add(&pos)?)?;
         let h = LayerNorm::new(vec![self.embed_dim]).forward(&ctx.child("ln_f"), &h)?;
-        let logits = Linear::new(self.embed_dim, self.vocab_size).forward(&ctx.child("head"), &h)?;
+        let logits =
+            Linear::new(self.embed_dim, self.vocab_size).forward(&ctx.child("head"), &h)?;
         flatten_positions(&logits)
     }
 }
@@ -228,7 +232,8 @@ impl Module for CharLstm {
         check_ids("lstm", x, self.block_size)?;
         let e = Embedding::new(self.vocab_size, self.embed_dim).forward(&ctx.child("embed"), x)?;
         let h = self.lstm().forward(&ctx.child("lstm"), &e)?;
-        let logits = Linear::new(self.hidden_size, self.vocab_size).forward(&ctx.child("head"), &h)?;
+        let logits =
+            Linear::new(self.hidden_size, self.vocab_size).forward(&ctx.child("head"), &h)?;
         flatten_positions(&logits)
     }
 }

@@ -21,7 +21,11 @@ fn tensor(v: &Value) -> Tensor {
         .iter()
         .map(|d| d.as_u64().unwrap() as usize)
         .collect();
-    let data = v["data"].as_array().unwrap().iter().map(|x| x.as_str().unwrap());
+    let data = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap());
     match v["dtype"].as_str().unwrap() {
         "i64" => Tensor::from_vec(data.map(|s| s.parse::<i64>().unwrap()).collect(), shape),
         "f32" => Tensor::from_vec(data.map(|s| s.parse::<f32>().unwrap()).collect(), shape),
@@ -108,7 +112,10 @@ fn max_rel_error(name: &str, what: &str, got: &Tensor, want: &Tensor) -> f64 {
     assert_eq!(got.dims(), want.dims(), "{name}: {what} shape");
     assert_eq!(got.dtype(), want.dtype(), "{name}: {what} dtype");
     let (g, w) = (got.to_vec_f64(), want.to_vec_f64());
-    let scale = w.iter().filter(|v| v.is_finite()).fold(0f64, |m, v| m.max(v.abs()));
+    let scale = w
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold(0f64, |m, v| m.max(v.abs()));
     let mut worst = 0f64;
     for (i, (a, b)) in g.iter().zip(&w).enumerate() {
         if b.is_nan() {
@@ -161,8 +168,15 @@ fn out_of_range_class_index_is_an_error() {
     let tape = Tape::new();
     let x = var(&tape, Tensor::zeros([3, 4], DType::F32).unwrap(), true);
     for bad in [4i64, -1] {
-        let t = var(&tape, Tensor::from_vec(vec![0i64, bad, 2], [3]).unwrap(), false);
-        let e = CrossEntropyLoss::new().forward(&x, &t).unwrap_err().to_string();
+        let t = var(
+            &tape,
+            Tensor::from_vec(vec![0i64, bad, 2], [3]).unwrap(),
+            false,
+        );
+        let e = CrossEntropyLoss::new()
+            .forward(&x, &t)
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("CrossEntropyLoss")
                 && e.contains(&format!("class index {bad} at position 1"))
@@ -173,10 +187,21 @@ fn out_of_range_class_index_is_an_error() {
         assert!(e.contains("NLLLoss") && e.contains("position 1"), "{e}");
     }
     // -1 is fine once it is the ignore_index.
-    let t = var(&tape, Tensor::from_vec(vec![0i64, -1, 2], [3]).unwrap(), false);
-    assert!(CrossEntropyLoss::new().ignore_index(-1).forward(&x, &t).is_ok());
+    let t = var(
+        &tape,
+        Tensor::from_vec(vec![0i64, -1, 2], [3]).unwrap(),
+        false,
+    );
+    assert!(CrossEntropyLoss::new()
+        .ignore_index(-1)
+        .forward(&x, &t)
+        .is_ok());
     let w = Tensor::ones([3], DType::F32).unwrap();
-    let e = CrossEntropyLoss::new().weight(w).forward(&x, &t).unwrap_err().to_string();
+    let e = CrossEntropyLoss::new()
+        .weight(w)
+        .forward(&x, &t)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("weight") && e.contains("[4]"), "{e}");
 }
 
@@ -196,11 +221,29 @@ fn bad_shapes_and_probabilities_are_errors() {
     let e = BCELoss::new().forward(&p, &t).unwrap_err().to_string();
     assert!(e.contains("element 1 is 1.5"), "{e}");
     // Exact 0 and 1 inputs: each log term clamps at -100, as PyTorch.
-    let p = var(&tape, Tensor::from_vec(vec![0.0f64, 1.0], [2]).unwrap(), false);
-    let t = var(&tape, Tensor::from_vec(vec![1.0f64, 0.0], [2]).unwrap(), false);
-    let l = BCELoss::new().reduction(Reduction::None).forward(&p, &t).unwrap();
+    let p = var(
+        &tape,
+        Tensor::from_vec(vec![0.0f64, 1.0], [2]).unwrap(),
+        false,
+    );
+    let t = var(
+        &tape,
+        Tensor::from_vec(vec![1.0f64, 0.0], [2]).unwrap(),
+        false,
+    );
+    let l = BCELoss::new()
+        .reduction(Reduction::None)
+        .forward(&p, &t)
+        .unwrap();
     assert_eq!(l.value().to_vec_f64(), [100.0, 100.0]);
-    let t = var(&tape, Tensor::from_vec(vec![0i64, 1, 2], [3]).unwrap(), false);
-    let e = CrossEntropyLoss::new().forward(&x, &t).unwrap_err().to_string();
+    let t = var(
+        &tape,
+        Tensor::from_vec(vec![0i64, 1, 2], [3]).unwrap(),
+        false,
+    );
+    let e = CrossEntropyLoss::new()
+        .forward(&x, &t)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("does not match input"), "{e}");
 }

@@ -3,9 +3,9 @@
 
 use serde_json::Value;
 use strata_autograd::Tape;
+use strata_nn::data::Batch;
 use strata_nn::modules::{specs, Kind, Model};
 use strata_nn::train::{make_optimizer, Backend, Trainer};
-use strata_nn::data::Batch;
 use strata_nn::zoo::{self, OptimizerKind};
 use strata_tensor::{DType, Rng, Tensor};
 
@@ -33,7 +33,13 @@ fn state_dict_names_and_shapes_match_pytorch() {
                 .iter()
                 .map(|d| d.as_u64().unwrap() as usize)
                 .collect();
-            assert_eq!(s.shape.dims(), shape.as_slice(), "{} {}", entry.name, s.name);
+            assert_eq!(
+                s.shape.dims(),
+                shape.as_slice(),
+                "{} {}",
+                entry.name,
+                s.name
+            );
             if s.name.ends_with("num_batches_tracked") {
                 assert_eq!((s.kind, s.dtype), (Kind::Buffer, DType::I64));
             }
@@ -44,7 +50,9 @@ fn state_dict_names_and_shapes_match_pytorch() {
 /// A batch of `b` windows of `t` character ids cycling through a short pattern.
 fn text_batch(b: usize, t: usize) -> Batch {
     let ids = |shift: usize| -> Tensor {
-        let v: Vec<i64> = (0..b * t).map(|i| ((i % t + i / t + shift) % 7) as i64).collect();
+        let v: Vec<i64> = (0..b * t)
+            .map(|i| ((i % t + i / t + shift) % 7) as i64)
+            .collect();
         Tensor::from_vec(v, [b, t]).unwrap()
     };
     Batch {
@@ -116,9 +124,7 @@ fn idx_bytes(dims: &[u32], data: &[u8]) -> Vec<u8> {
 
 #[test]
 fn bad_inputs_are_clear_errors_naming_the_file() {
-    use strata_nn::train::{
-        load_weights, predict_cli, train, PredictArgs, TrainConfig,
-    };
+    use strata_nn::train::{load_weights, predict_cli, train, PredictArgs, TrainConfig};
     let root = temp_dir("bad");
     // A truncated Fashion-MNIST image file: the header promises 4 images, 2 are there.
     let fm = root.join("fashion-mnist");
@@ -156,8 +162,12 @@ fn bad_inputs_are_clear_errors_naming_the_file() {
     .to_string();
     assert!(e.contains("block size 64"), "{e}");
     // A bare state dict (no Strata metadata, as PyTorch saves it) for another architecture.
-    let gpt = Model::from_boxed(zoo::lookup("chargpt").unwrap().build(), DType::F32, &mut Rng::new(0))
-        .unwrap();
+    let gpt = Model::from_boxed(
+        zoo::lookup("chargpt").unwrap().build(),
+        DType::F32,
+        &mut Rng::new(0),
+    )
+    .unwrap();
     let weights = root.join("gpt.safetensors");
     strata_io::write_safetensors(&weights, &gpt.state_dict(), &Default::default()).unwrap();
     let e = load_weights("lstm", &weights).unwrap_err().to_string();
@@ -188,8 +198,12 @@ fn bad_inputs_are_clear_errors_naming_the_file() {
     assert!(e.contains("'ï'"), "{e}");
     let e = predict("chargpt", None, None);
     assert!(e.contains("--prompt"), "{e}");
-    let res = Model::from_boxed(zoo::lookup("resnet").unwrap().build(), DType::F32, &mut Rng::new(0))
-        .unwrap();
+    let res = Model::from_boxed(
+        zoo::lookup("resnet").unwrap().build(),
+        DType::F32,
+        &mut Rng::new(0),
+    )
+    .unwrap();
     let res_weights = root.join("res.safetensors");
     strata_io::write_safetensors(&res_weights, &res.state_dict(), &Default::default()).unwrap();
     let png = strata_nn::png::encode_rgb(20, 20, &[128; 20 * 20 * 3]).unwrap();

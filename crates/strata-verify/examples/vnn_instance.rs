@@ -43,7 +43,7 @@ fn main() {
             }
             let mut doms = vec![Domain::new(region.lower.clone(), region.upper.clone())];
             for steps in [0, 20] {
-                let opts = AlphaOptions { steps, learning_rate: 0.1 };
+                let opts = AlphaOptions { steps, learning_rate: 0.1, warm_start: true };
                 let b = bound_domains(&net, &mut doms, &spec, 2 * n, opts);
                 let lo = &b[0].lower;
                 let up: Vec<f64> = lo[n..].iter().map(|v| -v).collect();

@@ -100,12 +100,14 @@ impl BabSettings {
             batch: if input_split { 512 } else { 64 },
             max_domains,
             root_alpha: AlphaOptions {
-                steps: std::env::var("ROOT_STEPS").ok().and_then(|v| v.parse().ok()).unwrap_or(if input_split { 0 } else { 40 }),
+                steps: if input_split { 0 } else { 40 },
                 learning_rate: 0.1,
+                warm_start: false,
             },
             alpha: AlphaOptions {
-                steps: std::env::var("ALPHA_STEPS").ok().and_then(|v| v.parse().ok()).unwrap_or(if input_split { 0 } else { 4 }),
+                steps: if input_split { 0 } else { 4 },
                 learning_rate: 0.05,
+                warm_start: !input_split,
             },
             attack_restarts: if input_split { 20 } else { 30 },
             attack_steps: if input_split { 40 } else { 60 },
@@ -206,7 +208,6 @@ impl Context<'_> {
         if let Some(cx) = self.attack(case, spec, 1, settings.attack_steps, rng)? {
             return Ok(CaseOutcome::Sat(cx));
         }
-        eprintln!("TRACE attack1 done");
         let q = spec.q();
         let root = Domain::new(case.input.lower.clone(), case.input.upper.clone());
         let mut roots = vec![root];
@@ -221,11 +222,9 @@ impl Context<'_> {
         }
         let mut stack: Vec<(Domain, Vec<bool>, SpecBound)> =
             vec![(roots.pop().expect("one root"), open, root_bound.pop().expect("one bound"))];
-        eprintln!("TRACE root+attack done");
         let mut bounded = 1usize;
         while !stack.is_empty() {
             if Instant::now() > self.deadline {
-                eprintln!("TRACE timeout bounded {bounded} stack {}", stack.len());
                 return Ok(CaseOutcome::Unknown("timeout".into()));
             }
             if bounded > settings.max_domains {
@@ -286,7 +285,6 @@ impl Context<'_> {
                 stack.push((dom, open, sb));
             }
         }
-        eprintln!("TRACE proved bounded {bounded}");
         Ok(CaseOutcome::Proved)
     }
 }
@@ -317,15 +315,9 @@ fn split_input(dom: &Domain, spec: &Spec, open: &[bool], sb: &SpecBound) -> Opti
         if !open[c] {
             continue;
         }
-        let mode = std::env::var("SPLITMODE").unwrap_or_default();
-        let r = best_row(spec, rows, sb);
         for (j, s) in score.iter_mut().enumerate() {
-            if mode == "all" {
-                for &r in rows { *s += sb.input_coeffs[r * n + j].abs() * (dom.x_upper[j] - dom.x_lower[j]); }
-            } else if mode == "wide" {
-                *s = dom.x_upper[j] - dom.x_lower[j];
-            } else {
-            *s += sb.input_coeffs[r * n + j].abs() * (dom.x_upper[j] - dom.x_lower[j]);
+            for &r in rows {
+                *s += sb.input_coeffs[r * n + j].abs() * (dom.x_upper[j] - dom.x_lower[j]);
             }
         }
     }

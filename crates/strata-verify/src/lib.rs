@@ -15,6 +15,7 @@ pub mod bounds;
 pub mod dense;
 pub mod layered;
 pub mod verify;
+pub mod vnncomp;
 pub use strata_io::vnnlib;
 
 pub use bounds::{ibp, Bounds, Crown, Region};

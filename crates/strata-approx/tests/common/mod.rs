@@ -72,9 +72,9 @@ pub fn mlp(batch: usize, widths: &[usize], activation: Op, seed: u64) -> (Graph,
     (b.finish(&[h]).unwrap(), params)
 }
 
-/// A small CNN: conv 3×3 (pad 1) → relu → max pool 2 → conv 3×3 → relu → avg pool 2 →
-/// flatten → linear, then softmax when `softmax`.
-pub fn cnn(batch: usize, side: usize, softmax: bool, seed: u64) -> (Graph, ParamStore) {
+/// A small CNN: conv 3×3 (pad 1) → relu → max pool 2 (average pool when `avg_only`) →
+/// conv 3×3 → relu → avg pool 2 → flatten → linear, then softmax when `softmax`.
+pub fn cnn(batch: usize, side: usize, softmax: bool, avg_only: bool, seed: u64) -> (Graph, ParamStore) {
     let mut rng = Rng::new(seed);
     let mut params = ParamStore::new();
     let mut b = GraphBuilder::new();
@@ -100,14 +100,15 @@ pub fn cnn(batch: usize, side: usize, softmax: bool, seed: u64) -> (Graph, Param
     };
     let c1 = conv(&mut b, &mut params, &mut rng, x, "conv1", 1, 4, 1);
     let r1 = b.push(Op::Relu, &[c1]).unwrap();
-    let p1 = b
-        .push(
-            Op::MaxPool2d {
-                params: MaxPool2dParams::new([2, 2]),
-            },
-            &[r1],
-        )
-        .unwrap();
+    let pool = match avg_only {
+        true => Op::AvgPool2d {
+            params: strata_tensor::AvgPool2dParams::new([2, 2]),
+        },
+        false => Op::MaxPool2d {
+            params: MaxPool2dParams::new([2, 2]),
+        },
+    };
+    let p1 = b.push(pool, &[r1]).unwrap();
     let c2 = conv(&mut b, &mut params, &mut rng, p1, "conv2", 4, 8, 0);
     let r2 = b.push(Op::Relu, &[c2]).unwrap();
     let p2 = b
@@ -173,6 +174,21 @@ pub struct Check {
     pub tightness: f64,
     pub max_bound: f64,
     pub max_observed: f64,
+}
+
+impl Check {
+    /// The check of several runs as one.
+    pub fn merge(checks: &[Check]) -> Check {
+        let max_bound = checks.iter().fold(0.0, |m: f64, c| m.max(c.max_bound));
+        let max_observed = checks.iter().fold(0.0, |m: f64, c| m.max(c.max_observed));
+        Check {
+            elements: checks.iter().map(|c| c.elements).sum(),
+            violations: checks.iter().map(|c| c.violations).sum(),
+            tightness: max_bound / max_observed,
+            max_bound,
+            max_observed,
+        }
+    }
 }
 
 /// |native32 − ref64| ≤ bound32 + bound64 per element, for the fast kernels and the sequential

@@ -185,7 +185,7 @@ fn lower(graph: &Graph) -> Result<Graph, IoError> {
                 .map_err(|e| e.to_string()),
             _ => sink.apply(node.op.clone(), &inputs),
         }
-        .map_err(|e| IoError::unsupported(PLACE, format!("node {}: {e}", node.node_ref())))?;
+        .map_err(|e| IoError::unsupported(PLACE, format!("{}: {e}", node.node_ref())))?;
         ids.push(id);
     }
     let outputs: Vec<NodeId> = graph.outputs.iter().map(|&o| ids[o]).collect();
@@ -337,7 +337,7 @@ impl Exporter<'_> {
         let unsupported = |what: String| {
             IoError::unsupported(
                 PLACE,
-                format!("node {} ({}): {what}", node.node_ref(), node.op.tag()),
+                format!("{} ({}): {what}", node.node_ref(), node.op.tag()),
             )
         };
         let simple = match &node.op {

@@ -147,7 +147,10 @@ impl CharWindows {
     /// Windows starting every `stride ≥ 1` tokens (`stride = block_size`: non-overlapping).
     pub fn stride(mut self, stride: usize) -> Result<CharWindows> {
         if stride == 0 {
-            return Err(NnError::invalid("CharWindows", "the stride must be at least 1"));
+            return Err(NnError::invalid(
+                "CharWindows",
+                "the stride must be at least 1",
+            ));
         }
         self.stride = stride;
         Ok(self)
@@ -222,7 +225,10 @@ mod tests {
         assert_eq!(b.targets.to_vec::<i64>().unwrap(), [12, 13, 14, 11, 12, 13]);
         assert!(w.get_batch(&[2]).is_err());
         assert!(CharWindows::new(vec![1i64, 2], 2).is_err());
-        let w = CharWindows::new((0..10i64).collect::<Vec<_>>(), 3).unwrap().stride(3).unwrap();
+        let w = CharWindows::new((0..10i64).collect::<Vec<_>>(), 3)
+            .unwrap()
+            .stride(3)
+            .unwrap();
         assert_eq!(w.len(), 3);
         let b = w.get_batch(&[2]).unwrap();
         assert_eq!(b.inputs.to_vec::<i64>().unwrap(), [6, 7, 8]);

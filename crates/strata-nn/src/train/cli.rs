@@ -164,7 +164,10 @@ pub struct EvalArgs {
     pub json: bool,
 }
 
-pub(super) fn in_pool<T: Send>(threads: Option<usize>, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+pub(super) fn in_pool<T: Send>(
+    threads: Option<usize>,
+    f: impl FnOnce() -> Result<T> + Send,
+) -> Result<T> {
     match threads {
         None => f(),
         Some(0) => Err(NnError::invalid("--threads", "must be at least 1")),

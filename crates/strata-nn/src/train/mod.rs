@@ -40,8 +40,7 @@ mod run;
 
 pub use cli::{eval_cli, train_cli, EvalArgs, TrainArgs};
 pub use predict::{
-    classify, generate, image_batch, predict_cli, sample_logits, PredictArgs,
-    FASHION_MNIST_CLASSES,
+    classify, generate, image_batch, predict_cli, sample_logits, PredictArgs, FASHION_MNIST_CLASSES,
 };
 pub use run::{
     build_trainer, evaluate, load_dataset, load_split, load_weights, planned_total_steps, train,
@@ -643,7 +642,10 @@ pub fn evaluate_model<D: Dataset>(
         correct += c;
         predictions += p;
     }
-    Ok((loss / predictions as f64, correct as f64 / predictions as f64))
+    Ok((
+        loss / predictions as f64,
+        correct as f64 / predictions as f64,
+    ))
 }
 
 /// Writes `model`'s state dict (PyTorch names, no prefix) to `path` as safetensors, atomically,

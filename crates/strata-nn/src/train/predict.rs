@@ -77,7 +77,12 @@ fn class_name(entry: &ZooEntry, class: usize) -> String {
 
 /// Raw pixels (integers 0–255, or floats in [0, 1]) of one or more images as a normalized `[N, 1, 28, 28]`
 /// batch in `dtype`; `origin` names the file in errors.
-pub fn image_batch(entry: &ZooEntry, pixels: &Tensor, origin: &Path, dtype: DType) -> Result<Tensor> {
+pub fn image_batch(
+    entry: &ZooEntry,
+    pixels: &Tensor,
+    origin: &Path,
+    dtype: DType,
+) -> Result<Tensor> {
     let want = entry.input_shape;
     let dims = pixels.dims();
     let n = match dims.len() {
@@ -106,7 +111,9 @@ pub fn image_batch(entry: &ZooEntry, pixels: &Tensor, origin: &Path, dtype: DTyp
                     format!("integer pixel {} is outside 0..=255", v[i]),
                 ));
             }
-            pixels.to_dtype(DType::F64)?.div(&Tensor::scalar(255.0f64))?
+            pixels
+                .to_dtype(DType::F64)?
+                .div(&Tensor::scalar(255.0f64))?
         }
         d if d.is_float() => pixels.to_dtype(DType::F64)?,
         d => {
@@ -123,9 +130,7 @@ pub fn image_batch(entry: &ZooEntry, pixels: &Tensor, origin: &Path, dtype: DTyp
         "fashion-mnist" => Normalize::fashion_mnist(),
         _ => Normalize::mnist(),
     };
-    Ok(norm
-        .apply(&scaled.reshape(shape)?)?
-        .to_dtype(dtype)?)
+    Ok(norm.apply(&scaled.reshape(shape)?)?.to_dtype(dtype)?)
 }
 
 /// Class probabilities `[N, classes]` (softmax of the logits) of `model` on `inputs`.
@@ -223,7 +228,10 @@ fn read_images(args: &PredictArgs, entry: &ZooEntry, dtype: DType) -> Result<Ten
     let Some(path) = &args.image else {
         return Err(NnError::invalid(
             "strata predict",
-            format!("model `{}` needs --input x.npy or --image x.png", entry.name),
+            format!(
+                "model `{}` needs --input x.npy or --image x.png",
+                entry.name
+            ),
         ));
     };
     let bytes =
@@ -267,7 +275,11 @@ pub fn predict_cli(args: &PredictArgs) -> Result<()> {
         Task::Image => {
             let probs = in_pool(args.threads, || {
                 let model = load()?;
-                let dtype = model.params.values().next().map_or(DType::F32, Tensor::dtype);
+                let dtype = model
+                    .params
+                    .values()
+                    .next()
+                    .map_or(DType::F32, Tensor::dtype);
                 classify(&model, &read_images(args, &entry, dtype)?)
             })?;
             let classes = entry.num_classes;

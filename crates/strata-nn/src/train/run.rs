@@ -5,8 +5,8 @@ use super::{
     evaluate_model, export_state_dict, make_optimizer, Backend, Schedule, StepOutput, Trainer,
 };
 use crate::data::{
-    dataset_dir, load_fashion_mnist, load_mnist, load_tinyshakespeare, split_tokens,
-    CharTokenizer, CharWindows, DataLoader, Dataset, Normalize, Split, TensorDataset,
+    dataset_dir, load_fashion_mnist, load_mnist, load_tinyshakespeare, split_tokens, CharTokenizer,
+    CharWindows, DataLoader, Dataset, Normalize, Split, TensorDataset,
 };
 use crate::modules::{derive_seed, Model};
 use crate::plot::{write_training_plot, TrainingCurves};
@@ -343,8 +343,11 @@ pub fn build_trainer(cfg: &TrainConfig) -> Result<Trainer> {
 
 /// The run's step limit: `--steps`, else the entry's default steps unless `--epochs` is given.
 fn run_steps(cfg: &TrainConfig, entry: &ZooEntry) -> Option<u64> {
-    cfg.steps
-        .or(if cfg.epochs.is_none() { entry.steps } else { None })
+    cfg.steps.or(if cfg.epochs.is_none() {
+        entry.steps
+    } else {
+        None
+    })
 }
 
 /// The run's total step count: `steps`, or `epochs × batches per epoch`, whichever is
@@ -715,11 +718,17 @@ pub fn evaluate(cfg: &EvalConfig) -> Result<EvalReport> {
     let ((loss, acc), examples) = match entry.task {
         Task::Image => {
             let test = load_split(&entry, data, Split::Test, dtype, cfg.test_limit)?;
-            (evaluate_model(&model, &test, cfg.batch_size, exec)?, test.len())
+            (
+                evaluate_model(&model, &test, cfg.batch_size, exec)?,
+                test.len(),
+            )
         }
         Task::Text { .. } => {
             let val = load_text_split(&entry, data, Split::Test, cfg.test_limit)?;
-            (evaluate_model(&model, &val, cfg.batch_size, exec)?, val.len())
+            (
+                evaluate_model(&model, &val, cfg.batch_size, exec)?,
+                val.len(),
+            )
         }
     };
     let secs = t0.elapsed().as_secs_f64();

@@ -30,16 +30,18 @@ pub(crate) fn neg(a: &Approx) -> Approx {
 /// a + b: the errors add, plus u·|â + b̂| (a sum never underflows inexactly).
 pub(crate) fn add(f: &Format, a: &Approx, b: &Approx) -> Option<Approx> {
     let native = a.native().add(&b.native());
-    let rounding = f.rounding("add", f.unit_roundoff * mag(&native));
-    finish(f, a.exact.add(&b.exact), a.err + b.err + rounding, &native)
+    let rounding = f.unit_roundoff * mag(&native);
+    let err = f.rule_bound("add", a.err + b.err + rounding);
+    finish(f, a.exact.add(&b.exact), err, &native)
 }
 
 /// a · b: |â·b̂ − a·b| ≤ |a|·e_b + |b|·e_a + e_a·e_b, plus u·|â·b̂| + η.
 pub(crate) fn mul(f: &Format, a: &Approx, b: &Approx) -> Option<Approx> {
     let native = a.native().mul(&b.native());
     let propagated = mag(&a.exact) * b.err + mag(&b.exact) * a.err + a.err * b.err;
-    let rounding = f.rounding("mul", f.unit_roundoff * mag(&native) + f.underflow);
-    finish(f, a.exact.mul(&b.exact), propagated + rounding, &native)
+    let rounding = f.unit_roundoff * mag(&native) + f.underflow;
+    let err = f.rule_bound("mul", propagated + rounding);
+    finish(f, a.exact.mul(&b.exact), err, &native)
 }
 
 /// a / b, guarded: no bound unless every exact and native divisor is away from 0. Then
@@ -52,8 +54,8 @@ pub(crate) fn div(f: &Format, a: &Approx, b: &Approx) -> Option<Approx> {
     let exact = a.exact.div(&b.exact);
     let native = a.native().div(&b.native());
     let propagated = (a.err + mag(&exact) * b.err) / below;
-    let rounding = f.rounding("div", f.unit_roundoff * mag(&native) + f.underflow);
-    finish(f, exact, propagated + rounding, &native)
+    let rounding = f.unit_roundoff * mag(&native) + f.underflow;
+    finish(f, exact, f.rule_bound("div", propagated + rounding), &native)
 }
 
 /// √a, guarded: no bound if a native operand may be negative. |√x̂ − √x| ≤ min(√e,
@@ -70,8 +72,8 @@ pub(crate) fn sqrt(f: &Format, a: &Approx) -> Option<Approx> {
         true => holder.min(a.err / (2.0 * range.lo().sqrt()).next_down()),
         false => holder,
     };
-    let rounding = f.rounding("sqrt", f.unit_roundoff * mag(&native));
-    finish(f, exact, propagated + rounding, &native)
+    let rounding = f.unit_roundoff * mag(&native);
+    finish(f, exact, f.rule_bound("sqrt", propagated + rounding), &native)
 }
 
 /// A bound on |f′| over `h`, with the domain guards of log and log1p.
@@ -127,13 +129,15 @@ pub(crate) fn transcendental(
         return Err(format!("{}: the argument is outside the domain", t.name()));
     };
     let ulps = f.libm_ulps(t)?;
-    let rounding = f.rounding(t.name(), ulps * f.ulp_bound(mag(&native)));
-    Ok(finish(f, exact, slope * a.err + rounding, &native))
+    let rounding = ulps * f.ulp_bound(mag(&native));
+    let err = f.rule_bound(t.name(), slope * a.err + rounding);
+    Ok(finish(f, exact, err, &native))
 }
 
 /// relu and leaky relu, as one rule: both are Lipschitz (constant max(1, |slope|)) and
 /// continuous, so the error stays bounded even where the sign is undecided (a box across 0);
-/// relu is exact, leaky relu rounds its product (and its slope to the format).
+/// relu is exact (and its error vanishes where every value is negative), leaky relu rounds
+/// its product (and its slope to the format).
 pub(crate) fn piecewise_linear(
     sink: &ErrorSink,
     op: &Op,
@@ -147,10 +151,12 @@ pub(crate) fn piecewise_linear(
     };
     let rule = |v: &Option<Approx>| -> Option<Approx> {
         let v = v.as_ref()?;
+        // Where every native and exact value is negative, relu gives exactly 0 on both.
+        let dead = v.native().hi() <= 0.0;
         let Some(s) = slope else {
             return Some(Approx {
                 exact: v.exact.relu(),
-                err: v.err,
+                err: if dead { 0.0 } else { v.err },
             });
         };
         let si = I::point(s).ok()?;
@@ -161,9 +167,10 @@ pub(crate) fn piecewise_linear(
         let stored = f.round(s);
         let native_neg = mag(&v.native()) * stored.abs().max(s.abs());
         let propagated = s.abs().max(1.0) * v.err + (stored - s).abs() * mag(&v.native());
-        let rounding = f.rounding("leaky_relu", f.unit_roundoff * native_neg + f.underflow);
-        let native = crate::error_bound::widen(&exact, propagated + rounding);
-        finish(f, exact, propagated + rounding, &native)
+        let rounding = f.unit_roundoff * native_neg + f.underflow;
+        let err = f.rule_bound("leaky_relu", propagated + rounding);
+        let native = crate::error_bound::widen(&exact, err);
+        finish(f, exact, err, &native)
     };
     Ok(Value::Float(Array::new(
         a.shape.clone(),

@@ -132,8 +132,8 @@ pub(crate) fn multilinear(
             )
             .map_err(|e| format!("{}: element {j}: {e}", op.tag()))?;
             let propagated = (native_top[j] - exact_top[j]) + slack * (native_top[j] + exact_top[j]);
-            let rounding = f.rounding(rule, c_k * native_top[j] + k * f.underflow * (1.0 + c_k));
-            let err = up(propagated + rounding);
+            let rounding = c_k * native_top[j] + k * f.underflow * (1.0 + c_k);
+            let err = up(f.rule_bound(rule, propagated + rounding));
             let finite = err.is_finite() && native_top[j] * (1.0 + c_k) < f.max_finite;
             Ok(finite.then_some(Approx { exact, err }))
         })

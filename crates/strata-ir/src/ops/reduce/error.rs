@@ -24,8 +24,8 @@ pub(crate) fn sum_rule(f: &Format, terms: &[Option<Approx>]) -> Option<Approx> {
         mags += t.native_mag();
     }
     let slack = 1.0 + 2.0 * (terms.len() as f64 + 2.0) * 2f64.powi(-53);
-    let rounding = f.rounding("sum", f.sum_constant(terms.len()) * mags * slack);
-    let err = up(errs * slack + rounding);
+    let rounding = f.sum_constant(terms.len()) * mags * slack;
+    let err = up(f.rule_bound("sum", errs * slack + rounding));
     (err.is_finite() && mags * slack + err < f.max_finite && mag(&exact).is_finite())
         .then_some(Approx { exact, err })
 }
