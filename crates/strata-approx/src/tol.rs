@@ -52,23 +52,25 @@ fn same_shape(a: &Tensor, b: &Tensor) -> Result<(), String> {
 
 /// max |t_i| (0 for an empty tensor; NaN if an element is NaN).
 pub fn linf_norm(t: &Tensor) -> f64 {
-    t.to_vec_f64()
-        .iter()
-        .fold(0.0, |m: f64, v| if v.is_nan() { f64::NAN } else { m.max(v.abs()) })
+    t.to_vec_f64().iter().fold(
+        0.0,
+        |m: f64, v| if v.is_nan() { f64::NAN } else { m.max(v.abs()) },
+    )
 }
 
 /// max |a_i − b_i|.
 pub fn linf_distance(a: &Tensor, b: &Tensor) -> Result<f64, String> {
     same_shape(a, b)?;
-    Ok((a.to_vec_f64().iter().zip(b.to_vec_f64()))
-        .fold(0.0, |m: f64, (x, y)| {
+    Ok(
+        (a.to_vec_f64().iter().zip(b.to_vec_f64())).fold(0.0, |m: f64, (x, y)| {
             let d = (x - y).abs();
             if d.is_nan() {
                 f64::NAN
             } else {
                 m.max(d)
             }
-        }))
+        }),
+    )
 }
 
 /// Whether `|runtime_i − spec_i| ≤ err_i` for every element (TorchLean's `approxWith`: an

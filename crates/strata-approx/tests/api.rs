@@ -38,7 +38,9 @@ fn tolerance_relation_and_norms() {
         .unwrap());
     assert!(approx_with(&run, &spec, &t(&[small, 0.0, large])).unwrap());
     assert!(!approx_with(&run, &spec, &t(&[small / 2.0, 0.0, large])).unwrap());
-    assert!(ApproxTol::abs_only(1.0).approximates(&run, &t(&[1.0])).is_err());
+    assert!(ApproxTol::abs_only(1.0)
+        .approximates(&run, &t(&[1.0]))
+        .is_err());
 }
 
 /// A box around a point: the native outputs at sampled points lie in the enclosure ± bound.
@@ -57,12 +59,16 @@ fn box_bounds_enclose_sampled_native_outputs() {
     let out = b.output(0).unwrap().elements().unwrap();
     for _ in 0..500 {
         let u = Tensor::rand_uniform([1, 6], 0.0, 1.0, DType::F64, &mut rng).unwrap();
-        let x: Vec<f32> = (lo.to_vec_f64().iter().zip(hi.to_vec_f64()).zip(u.to_vec_f64()))
-            .map(|((l, h), u)| (l + (h - l) * u) as f32)
-            .collect();
+        let x: Vec<f32> = (lo
+            .to_vec_f64()
+            .iter()
+            .zip(hi.to_vec_f64())
+            .zip(u.to_vec_f64()))
+        .map(|((l, h), u)| (l + (h - l) * u) as f32)
+        .collect();
         let x = Tensor::from_vec(x, [1, 6]).unwrap();
         for config in [ExecConfig::default(), ExecConfig::sequential()] {
-            let y = eval::run(&g, &p, &[x.clone()], &config).unwrap()[0].to_vec_f64();
+            let y = eval::run(&g, &p, std::slice::from_ref(&x), &config).unwrap()[0].to_vec_f64();
             for (v, a) in y.iter().zip(&out) {
                 assert!(a.native().contains(*v), "{v} outside {:?}", a);
             }
@@ -123,7 +129,12 @@ fn layer_norm_and_attention_bounds_hold() {
         )
         .unwrap();
     let g = b.finish(&[att]).unwrap();
-    let c = check_forward(&g, &params, &randn(&[n, l, e], 2.0, &mut rng), &Format::binary32());
+    let c = check_forward(
+        &g,
+        &params,
+        &randn(&[n, l, e], 2.0, &mut rng),
+        &Format::binary32(),
+    );
     println!("layer norm + causal attention: {c:?}");
     assert_eq!(c.violations, 0);
     assert!(c.max_observed > 0.0 && c.tightness < 1000.0);
@@ -164,9 +175,11 @@ fn margin_transfer_compares_margin_with_budget() {
         .to_vec_f64();
     assert!(m.budget >= err[0] + err[1] && m.budget < 1e-4, "{m:?}");
     assert!(m.holds());
-    assert!(!float32_margin(&g, &p, &lo, &hi, m.budget / 2.0, Some(&spec))
-        .unwrap()
-        .holds());
+    assert!(
+        !float32_margin(&g, &p, &lo, &hi, m.budget / 2.0, Some(&spec))
+            .unwrap()
+            .holds()
+    );
 }
 
 #[test]
@@ -176,9 +189,13 @@ fn sgd_step_bound_covers_the_native_step() {
     let bounded = strata_approx::Bounded::exact(&grad).unwrap();
     let lr = 0.1;
     let step = sgd_step_bound(&param, &bounded, lr, &Format::binary32()).unwrap();
-    let native: Vec<f32> = (param.to_vec::<f32>().unwrap().iter().zip(grad.to_vec::<f32>().unwrap()))
-        .map(|(p, g)| p - (lr as f32) * g)
-        .collect();
+    let native: Vec<f32> = (param
+        .to_vec::<f32>()
+        .unwrap()
+        .iter()
+        .zip(grad.to_vec::<f32>().unwrap()))
+    .map(|(p, g)| p - (lr as f32) * g)
+    .collect();
     for (a, v) in step.elements().unwrap().iter().zip(native) {
         assert!(a.native().contains(f64::from(v)));
         assert!(a.err > 0.0 && a.err < 1e-6);

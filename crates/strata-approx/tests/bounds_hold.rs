@@ -32,7 +32,11 @@ fn holds(name: &str, c: &Check, max_tightness: f64) {
     report(name, c);
     assert_eq!(c.violations, 0, "{name}: the bound was exceeded");
     assert!(c.max_observed > 0.0, "{name}: no rounding error observed");
-    assert!(c.tightness <= max_tightness, "{name}: tightness {}", c.tightness);
+    assert!(
+        c.tightness <= max_tightness,
+        "{name}: tightness {}",
+        c.tightness
+    );
 }
 
 #[test]
@@ -64,14 +68,24 @@ fn mlp_smooth_activations_forward_bound_holds() {
 #[test]
 fn cnn_forward_bound_holds_and_is_tight() {
     let (g, p) = cnn(SAMPLES, 10, false, false, 5);
-    let c = check_forward(&g, &p, &inputs(&[SAMPLES, 1, 10, 10], 6), &Format::binary32());
+    let c = check_forward(
+        &g,
+        &p,
+        &inputs(&[SAMPLES, 1, 10, 10], 6),
+        &Format::binary32(),
+    );
     holds("cnn", &c, 150.0);
 }
 
 #[test]
 fn cnn_softmax_forward_bound_holds() {
     let (g, p) = cnn(SAMPLES, 10, true, false, 7);
-    let c = check_forward(&g, &p, &inputs(&[SAMPLES, 1, 10, 10], 8), &Format::binary32());
+    let c = check_forward(
+        &g,
+        &p,
+        &inputs(&[SAMPLES, 1, 10, 10], 8),
+        &Format::binary32(),
+    );
     holds("cnn softmax", &c, 300.0);
 }
 
@@ -83,7 +97,6 @@ fn a_scaled_down_rule_is_caught() {
     let c = check_forward(&g, &p, &x, &wrong);
     report("mlp relu, matmul rule × 0.01", &c);
     assert!(c.violations > 0, "the mutated matmul rule went unnoticed");
-
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! The bounds on the VNN-COMP networks in /work/shared/data/vnncomp (skipped with a message
 //! when the data is absent): ACAS Xu (5-50×6-5, ReLU) and mnist_fc 256×2, native float32
 //! against the binary64 reference on sampled inputs. CI runs a few samples; the 1000-sample
-//! sweep is `cargo test --release -p strata-approx --test vnncomp -- --ignored --nocapture`.
+//! sweep is `cargo test -p strata-approx --test vnncomp -- --ignored --nocapture`.
 
 mod common;
 
@@ -15,7 +15,9 @@ use strata_tensor::{DType, Rng, Tensor};
 const DATA: &str = "../../../shared/data/vnncomp";
 
 fn load(relative: &str) -> Option<(Graph, ParamStore)> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(DATA).join(relative);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(DATA)
+        .join(relative);
     if !path.exists() {
         println!("skipped: {} is not present", path.display());
         return None;
@@ -69,7 +71,7 @@ fn mnist_fc_bound_holds() {
 }
 
 #[test]
-#[ignore = "1000 inputs per network: run with --release"]
+#[ignore = "1000 inputs per network: a few minutes"]
 fn vnncomp_sweep_1000() {
     assert_holds(sweep(ACAS, 1000, -0.5, 0.5));
     assert_holds(sweep(MNIST, 1000, 0.0, 1.0));

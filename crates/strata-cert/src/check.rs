@@ -623,6 +623,18 @@ fn check_leaf(p: &Prepared, c: usize, k: usize, leaf: &Leaf, case: &Case) -> Res
                 .map_err(|e| rejected(place(), format!("layer {m}: {e}")))?,
         );
     }
+    // A split contradicted by its own checked bound (active with u < 0, inactive with l > 0),
+    // or an empty box, makes the leaf region empty: nothing to refute there.
+    let contradicted = leaf.layers.iter().zip(&phases).any(|(b, ph)| {
+        ph.iter().enumerate().any(|(j, p)| match p {
+            Some(Phase::Active) => b.upper[j] < 0.0,
+            Some(Phase::Inactive) => b.lower[j] > 0.0,
+            None => false,
+        })
+    });
+    if contradicted || (0..b.lower.len()).any(|i| b.lower[i] > b.upper[i]) {
+        return Ok((by_interval, by_backsub, 0));
+    }
     let mut refuted = vec![false; case.unsafe_set.len()];
     for (s, spec) in leaf.specs.iter().enumerate() {
         let at = || format!("{}, spec {s} (disjunct {}, row {})", place(), spec.disjunct, spec.row);

@@ -380,19 +380,37 @@ impl Lowering<'_> {
                 Ok(v)
             }
             Op::Matmul => {
-                let x = args[0];
-                self.affine_src(node, x)?;
-                let b = self.constant(node, args, 1, "right operand")?;
-                let n = *x.shape.last().unwrap_or(&1);
-                let m = if b.shape.len() == 2 { b.shape[1] } else { 1 };
-                if b.shape.len() > 2 || b.shape[0] != n {
-                    return Err(self.err(node, "only x · (constant matrix) is supported"));
+                let (a, b) = (args[0], args[1]);
+                let rank2 = |v: &Value| v.shape.len() <= 2;
+                if b.src.is_none() && rank2(b) {
+                    // x · B: x [.., n], B [n, m] or [n].
+                    self.affine_src(node, a)?;
+                    let n = *a.shape.last().unwrap_or(&1);
+                    let m = if b.shape.len() == 2 { b.shape[1] } else { 1 };
+                    if b.shape.first() != Some(&n) {
+                        return Err(self.err(node, "inner dimensions differ"));
+                    }
+                    let bc = b.consts.clone();
+                    Ok(self.linear_map(a, out_shape, |i| {
+                        let (p, j) = (i / m, i % m);
+                        (0..n).map(|k| (p * n + k, bc[k * m + j].clone())).collect()
+                    }))
+                } else if a.src.is_none() && rank2(a) && rank2(b) {
+                    // A · x: A [m, n] or [n], x [n, p] or [n].
+                    self.affine_src(node, b)?;
+                    let n = b.shape[0];
+                    let p = if b.shape.len() == 2 { b.shape[1] } else { 1 };
+                    if a.shape.last() != Some(&n) {
+                        return Err(self.err(node, "inner dimensions differ"));
+                    }
+                    let ac = a.consts.clone();
+                    Ok(self.linear_map(b, out_shape, |i| {
+                        let (r, j) = (i / p, i % p);
+                        (0..n).map(|k| (k * p + j, ac[r * n + k].clone())).collect()
+                    }))
+                } else {
+                    Err(self.err(node, "only products with a constant matrix (rank ≤ 2) are affine"))
                 }
-                let bc = b.consts.clone();
-                Ok(self.linear_map(x, out_shape, |i| {
-                    let (p, j) = (i / m, i % m);
-                    (0..n).map(|k| (p * n + k, bc[k * m + j].clone())).collect()
-                }))
             }
             Op::Conv2d { params, bias } => {
                 let x = args[0];

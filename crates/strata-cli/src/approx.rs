@@ -71,7 +71,11 @@ fn region(args: &ApproxArgs) -> Result<Region, String> {
     if args.inputs.is_empty() {
         return Err("give the inputs: --input x.npy (a point) or --box lo.npy hi.npy".into());
     }
-    let points = args.inputs.iter().map(|p| npy(p)).collect::<Result<_, _>>()?;
+    let points = args
+        .inputs
+        .iter()
+        .map(|p| npy(p))
+        .collect::<Result<_, _>>()?;
     Ok(Region::Point(points))
 }
 

@@ -17,6 +17,7 @@ macro_rules! outln {
     }};
 }
 
+mod approx;
 mod bench;
 mod cert;
 mod demo;
@@ -62,6 +63,15 @@ enum Command {
     Eval(strata_nn::train::EvalArgs),
     /// Verify a VNN-COMP instance: `strata verify net.onnx prop.vnnlib --timeout 116`.
     Verify(verify::VerifyArgs),
+    /// Run a whole VNN-COMP benchmark (a directory with instances.csv, or the CSV itself): a
+    /// results CSV (instance, verdict, seconds) and a summary.
+    Vnncomp(verify::VnncompArgs),
+    /// Sound per-node bounds of a network over an input box (IBP, CROWN, alpha-CROWN), as a
+    /// table and an HTML view of tightness per layer.
+    Bounds(verify::BoundsArgs),
+    /// Rigorous float32 error bounds per node: how far native f32 can be from the exact real
+    /// value, at a point or over a box: `strata approx net.onnx --box lo.npy hi.npy`.
+    Approx(approx::ApproxArgs),
     /// Re-check a verification certificate in exact arithmetic, independently of the verifier:
     /// `strata check-cert net.onnx prop.vnnlib cert.json`.
     CheckCert(cert::CheckCertArgs),
@@ -125,6 +135,9 @@ fn main() {
         Command::Convert(args) => exec::convert(&args),
         Command::Data { what } => data(&what),
         Command::Verify(args) => verify::run(&args),
+        Command::Vnncomp(args) => verify::run_vnncomp(&args),
+        Command::Bounds(args) => verify::run_bounds(&args),
+        Command::Approx(args) => approx::run(&args),
         Command::CheckCert(args) => cert::run(&args),
         Command::CheckTorchlean(args) => cert::run_torchlean(&args),
         Command::Inspect(args) => inspect::run(&args),

@@ -1,10 +1,17 @@
 //! `strata verify net.onnx prop.vnnlib`: a VNN-COMP instance, answered `unsat`, `sat` (with the
-//! counterexample in VNN-COMP's format), `timeout` or `unknown`.
+//! counterexample in VNN-COMP's format), `timeout` or `unknown`; `strata vnncomp BENCH`: a whole
+//! benchmark; `strata bounds net.onnx --box lo.npy hi.npy` (or `--vnnlib prop.vnnlib`): per-node
+//! IBP / CROWN / alpha-CROWN bounds.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use strata_io::onnx::{import_model, read_onnx, ImportOptions};
-use strata_verify::{read_property, verify, Verdict, VerifyOptions};
+use strata_io::npy::read_npy;
+use strata_io::onnx::{import_model, read_onnx, ImportOptions, Imported};
+use strata_verify::report::{bounds_report, report_html, report_table};
+use strata_verify::vnncomp::{
+    counterexample_text, read_expected, read_instances, results_csv, run_instance, summary,
+};
+use strata_verify::{read_property, verify, Region, Verdict, VerifyOptions};
 
 #[derive(clap::Args, Clone, Debug)]
 pub struct VerifyArgs {
@@ -20,31 +27,15 @@ pub struct VerifyArgs {
     pub counterexample: Option<PathBuf>,
 }
 
-/// VNN-COMP's counterexample file: `sat`, then the inputs and outputs as `(X_i value)`.
-fn counterexample_text(input: &[f64], output: &[f64]) -> String {
-    let mut text = String::from("sat\n(");
-    let rows: Vec<String> = (input
-        .iter()
-        .enumerate()
-        .map(|(i, v)| format!("(X_{i} {v:e})")))
-    .chain(
-        output
-            .iter()
-            .enumerate()
-            .map(|(j, v)| format!("(Y_{j} {v:e})")),
-    )
-    .collect();
-    text.push_str(&rows.join("\n "));
-    text.push_str(")\n");
-    text
+fn import(path: &Path) -> Result<Imported, String> {
+    let name = path.display().to_string();
+    let model = read_onnx(path).map_err(|e| e.to_string())?;
+    import_model(&model, &name, &ImportOptions::default()).map_err(|e| e.to_string())
 }
 
 pub fn run(args: &VerifyArgs) -> Result<(), String> {
     let start = Instant::now();
-    let name = args.network.display().to_string();
-    let model = read_onnx(&args.network).map_err(|e| e.to_string())?;
-    let imported =
-        import_model(&model, &name, &ImportOptions::default()).map_err(|e| e.to_string())?;
+    let imported = import(&args.network)?;
     let property = read_property(&args.property).map_err(|e| e.to_string())?;
     let options = VerifyOptions {
         timeout: Duration::from_secs_f64(args.timeout.max(0.0)),
@@ -58,7 +49,7 @@ pub fn run(args: &VerifyArgs) -> Result<(), String> {
         Verdict::Sat(c) => {
             outln!("sat\t{seconds:.3}s");
             if let Some(path) = &args.counterexample {
-                std::fs::write(path, counterexample_text(&c.input, &c.output))
+                std::fs::write(path, counterexample_text(&c))
                     .map_err(|e| format!("{}: {e}", path.display()))?;
             }
         }
@@ -66,6 +57,113 @@ pub fn run(args: &VerifyArgs) -> Result<(), String> {
             outln!("timeout\t{seconds:.3}s ({why})")
         }
         Verdict::Unknown(why) => outln!("unknown\t{seconds:.3}s ({why})"),
+    }
+    Ok(())
+}
+
+#[derive(clap::Args, Clone, Debug)]
+pub struct VnncompArgs {
+    /// A benchmark directory (with `instances.csv`) or an instances CSV (`onnx,vnnlib,timeout`).
+    pub benchmark: PathBuf,
+    /// The results CSV to write (`onnx,vnnlib,verdict,seconds,detail`).
+    #[arg(long, default_value = "results.csv")]
+    pub out: PathBuf,
+    /// Seconds per instance, instead of each instance's own timeout.
+    #[arg(long)]
+    pub timeout: Option<f64>,
+    /// Write each `sat` instance's counterexample into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub counterexamples: Option<PathBuf>,
+}
+
+/// Runs every instance, printing one line each, then writes the CSV and prints a summary
+/// (checked against `expected.csv` beside the instances when there is one).
+pub fn run_vnncomp(args: &VnncompArgs) -> Result<(), String> {
+    let instances = read_instances(&args.benchmark).map_err(|e| e.to_string())?;
+    if let Some(dir) = &args.counterexamples {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let mut results = Vec::new();
+    for inst in &instances {
+        let r = run_instance(inst, args.timeout);
+        outln!(
+            "{}\t{}\t{:.3}s\t{}",
+            inst.name,
+            r.verdict,
+            r.seconds,
+            r.detail
+        );
+        if let (Some(dir), Some(c)) = (&args.counterexamples, &r.counterexample) {
+            let file = inst.name.replace([',', '/'], "_") + ".counterexample";
+            let path = dir.join(file);
+            std::fs::write(&path, counterexample_text(c))
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        results.push(r);
+    }
+    std::fs::write(&args.out, results_csv(&results))
+        .map_err(|e| format!("{}: {e}", args.out.display()))?;
+    let dir = if args.benchmark.is_dir() {
+        args.benchmark.clone()
+    } else {
+        args.benchmark
+            .parent()
+            .unwrap_or(Path::new("."))
+            .to_path_buf()
+    };
+    let expected = read_expected(&dir.join("expected.csv")).ok();
+    outln!("{}", summary(&results, expected.as_ref()));
+    Ok(())
+}
+
+#[derive(clap::Args, Clone, Debug)]
+pub struct BoundsArgs {
+    /// The network (ONNX).
+    pub network: PathBuf,
+    /// The input box as two .npy files (lower, upper) of the input's element count.
+    #[arg(long = "box", num_args = 2, value_names = ["LOWER", "UPPER"])]
+    pub input_box: Option<Vec<PathBuf>>,
+    /// Or the first input box of a VNN-LIB property.
+    #[arg(long)]
+    pub vnnlib: Option<PathBuf>,
+    /// Gradient steps of alpha-CROWN on the output bounds.
+    #[arg(long, default_value_t = 20)]
+    pub alpha_steps: usize,
+    /// Also write the self-contained HTML view here.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+}
+
+fn npy_values(path: &Path) -> Result<Vec<f64>, String> {
+    Ok(read_npy(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .to_vec_f64())
+}
+
+/// Prints per-node bounds (IBP, CROWN, alpha-CROWN) and optionally writes the HTML view.
+pub fn run_bounds(args: &BoundsArgs) -> Result<(), String> {
+    let imported = import(&args.network)?;
+    let region = match (&args.input_box, &args.vnnlib) {
+        (Some(files), None) if files.len() == 2 => {
+            Region::new(npy_values(&files[0])?, npy_values(&files[1])?)
+        }
+        (None, Some(p)) => {
+            let prop = read_property(p).map_err(|e| e.to_string())?;
+            let case = prop
+                .cases
+                .first()
+                .ok_or_else(|| format!("{}: the property has no input box", p.display()))?;
+            Region::new(case.input.lower.clone(), case.input.upper.clone())
+        }
+        _ => return Err("give either --box LOWER.npy UPPER.npy or --vnnlib PROP.vnnlib".into()),
+    };
+    let rows = bounds_report(&imported.graph, &imported.params, &region, args.alpha_steps)
+        .map_err(|e| e.to_string())?;
+    outln!("{}", report_table(&rows).trim_end());
+    if let Some(path) = &args.html {
+        let title = format!("Bounds of {}", args.network.display());
+        std::fs::write(path, report_html(&rows, &title))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
     }
     Ok(())
 }

@@ -22,13 +22,13 @@
 //! scaled by `1 + 2^-40` and rounded up once more, which covers the few f64 roundings inside a
 //! rule; sums and kernels over `K` terms add their own f64 slack `2(K + 2)·2^-53`.
 
+use crate::eval::ExecConfig;
 use crate::interpret::{forward_op, Cx, Value};
 use crate::layer::{Arith, Exported, IntervalLayer, NumericLayer, Transcendental};
 use crate::op::{Comparison, Op};
 use crate::ops::elementwise::error as scalar;
 use crate::ops::TensorType;
 use crate::sink::{Emit, OpSink};
-use crate::eval::ExecConfig;
 use strata_float::error_model::NATIVE_F32_MAX_ULPS;
 use strata_float::interval::{Interval, LIBM_F64_ULPS};
 use strata_tensor::{DType, ReduceOrder, Shape, Tensor};
@@ -295,7 +295,10 @@ impl NumericLayer for ErrorLayer {
         let exact = IntervalLayer.real(nearest)?;
         let stored = self.format.round(nearest);
         let err = (stored - exact.lo()).abs().max((exact.hi() - stored).abs());
-        Some(Approx { exact, err: up(err) })
+        Some(Approx {
+            exact,
+            err: up(err),
+        })
     }
     fn div(&self, a: &S, b: &S) -> S {
         scalar::div(&self.format, a.as_ref()?, b.as_ref()?)
@@ -550,7 +553,12 @@ impl ErrorSink {
         })
     }
 
-    fn undecided_rule(&mut self, op: &Op, x: &[Bounded], out: &TensorType) -> Result<Bounded, String> {
+    fn undecided_rule(
+        &mut self,
+        op: &Op,
+        x: &[Bounded],
+        out: &TensorType,
+    ) -> Result<Bounded, String> {
         let args: Vec<&Value<S>> = x.iter().map(|b| &b.value).collect();
         let value = forward_op(&self.cx(), op, &args, None, out.dtype)?;
         // Each input's undecided mask as a bool tensor (false where it has none).
@@ -558,7 +566,11 @@ impl ErrorSink {
             .iter()
             .map(|b| {
                 let n = b.shape().numel();
-                let m = if b.undecided.is_empty() { vec![false; n] } else { b.undecided.clone() };
+                let m = if b.undecided.is_empty() {
+                    vec![false; n]
+                } else {
+                    b.undecided.clone()
+                };
                 Tensor::from_vec(m, b.shape().clone()).map_err(|e| e.to_string())
             })
             .collect::<Result<_, _>>()?;
@@ -625,7 +637,10 @@ impl ErrorSink {
                 let mask_args: Vec<Value<S>> = masks.into_iter().map(Value::Tensor).collect();
                 let refs: Vec<&Value<S>> = mask_args.iter().collect();
                 let moved = forward_op(&self.cx(), op, &refs, None, DType::Bool)?;
-                let moved = moved.tensor()?.to_vec::<bool>().map_err(|e| e.to_string())?;
+                let moved = moved
+                    .tensor()?
+                    .to_vec::<bool>()
+                    .map_err(|e| e.to_string())?;
                 Ok(bounded(value, moved))
             }
             _ => Err(format!(
@@ -649,9 +664,9 @@ impl Op {
         use crate::ops::{attention, conv, linalg, norm, reduce};
         let args: Vec<&Value<S>> = x.iter().map(|b| &b.value).collect();
         match self {
-            Op::Relu | Op::LeakyRelu { .. } => {
-                Some(crate::ops::elementwise::error::piecewise_linear(sink, self, &args))
-            }
+            Op::Relu | Op::LeakyRelu { .. } => Some(
+                crate::ops::elementwise::error::piecewise_linear(sink, self, &args),
+            ),
             Op::Matmul => Some(linalg::error::matmul(sink, &args)),
             Op::Conv1d { .. }
             | Op::Conv2d { .. }
@@ -660,10 +675,14 @@ impl Op {
             | Op::AvgPool2d { .. }
             | Op::AdaptiveAvgPool2d { .. } => Some(conv::error::forward(sink, self, &args)),
             Op::Vjp { of, input } => conv::error::vjp(sink, of, *input, &args),
-            Op::ReduceSum { .. } | Op::ReduceMean { .. } => reduce::error::forward(sink, self, &args),
+            Op::ReduceSum { .. } | Op::ReduceMean { .. } => {
+                reduce::error::forward(sink, self, &args)
+            }
             Op::Softmax { axis } => Some(attention::error::softmax(sink, *axis, &args, false)),
             Op::LogSoftmax { axis } => Some(attention::error::softmax(sink, *axis, &args, true)),
-            Op::MaskedSoftmax { axis } => Some(attention::error::masked_softmax(sink, *axis, &args)),
+            Op::MaskedSoftmax { axis } => {
+                Some(attention::error::masked_softmax(sink, *axis, &args))
+            }
             Op::LayerNorm { .. } => norm::error::layer_norm(sink, self, x),
             Op::ScaledDotProductAttention { mask, scale } => {
                 Some(attention::error::attention(sink, *mask, *scale, x))

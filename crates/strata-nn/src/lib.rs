@@ -5,9 +5,11 @@
 //!   Transformer encoder layer, LSTM, GRU) whose parameters live in state dicts named exactly as
 //!   PyTorch names them, initialized with PyTorch's default initializers.
 //! - [`train`]: training and evaluation on the eager tape or a compiled plan, with exact
-//!   checkpoints and resume, a JSON-lines log and a progress bar; the `strata train` and
-//!   `strata eval` entry points ([`train::train_cli`], [`train::eval_cli`]).
-//! - [`zoo`]: the model zoo (`mlp` and `cnn` on MNIST) and its default hyperparameters.
+//!   checkpoints and resume, a JSON-lines log, a progress bar and a PNG plot; the
+//!   `strata train`, `strata eval` and `strata predict` entry points ([`train::train_cli`],
+//!   [`train::eval_cli`], [`train::predict_cli`]).
+//! - [`zoo`]: the model zoo (`mlp`, `cnn` on MNIST, `resnet` on Fashion-MNIST, `chargpt` and
+//!   `lstm` on tiny Shakespeare) and its default hyperparameters.
 //! - [`loss`]: MSE, L1, SmoothL1, Huber, CrossEntropy, NLL, BCE, BCEWithLogits and KLDiv losses
 //!   with PyTorch's arguments and semantics, composed of IR ops.
 //! - [`optim`]: SGD, Adam, AdamW, RMSprop and Adagrad with PyTorch's exact update formulas over

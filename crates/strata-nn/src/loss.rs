@@ -202,7 +202,7 @@ impl Default for SmoothL1Loss {
 impl Loss for SmoothL1Loss {
     fn forward(&self, input: &Var, target: &Var) -> Result<Var> {
         check_same_shape("SmoothL1Loss", input, target)?;
-        if !(self.beta >= 0.0) {
+        if self.beta.is_nan() || self.beta < 0.0 {
             return Err(NnError::invalid(
                 "SmoothL1Loss",
                 format!("beta must be ≥ 0, got {}", self.beta),
@@ -249,7 +249,7 @@ impl Default for HuberLoss {
 impl Loss for HuberLoss {
     fn forward(&self, input: &Var, target: &Var) -> Result<Var> {
         check_same_shape("HuberLoss", input, target)?;
-        if !(self.delta > 0.0) {
+        if self.delta.is_nan() || self.delta <= 0.0 {
             return Err(NnError::invalid(
                 "HuberLoss",
                 format!("delta must be > 0, got {}", self.delta),

@@ -148,7 +148,7 @@ fn losses_match_pytorch() {
         let grads = tape.backward(&total).unwrap();
         let grad = grads.get(&x).expect("gradient of the input");
         let e = max_rel_error(name, "output", &out.value(), &tensor(&case["output"]))
-            .max(max_rel_error(name, "grad", &grad, &tensor(&case["grad"])));
+            .max(max_rel_error(name, "grad", grad, &tensor(&case["grad"])));
         let (worst, tol) = match x.dtype() {
             DType::F32 => (&mut worst32, 4e-6),
             _ => (&mut worst64, 1e-12),

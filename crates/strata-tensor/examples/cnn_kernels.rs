@@ -88,9 +88,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 workers.install(|| best_ms(min_time, || x.max_pool2d(&pool).map(drop)))?;
             emit(layer, "forward", forward);
             // The backward pass finds the argmax again from the input, as strata-ir's VJP does.
-            let backward = workers.install(|| {
-                best_ms(min_time, || x.max_pool2d_input_grad(&gy, &pool).map(drop))
-            })?;
+            let backward = workers
+                .install(|| best_ms(min_time, || x.max_pool2d_input_grad(&gy, &pool).map(drop)))?;
             emit(layer, "backward", backward);
         }
     }

@@ -197,7 +197,11 @@ fn pooling_wrappers_match_definition() {
         }
         assert_eq!(gx.to_vec_f64(), counts, "{name}: max backward");
         let from_input = x.max_pool2d_input_grad(&gy, &mp).unwrap();
-        assert_eq!(from_input.to_vec_f64(), counts, "{name}: max backward from the input");
+        assert_eq!(
+            from_input.to_vec_f64(),
+            counts,
+            "{name}: max backward from the input"
+        );
 
         let a = x.avg_pool2d(&ap).unwrap();
         assert_eq!(a.dims(), [2, 3, 2, 3]);

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 use strata_io::onnx::{import_model, read_onnx, ImportOptions};
-use strata_verify::dense::{bound_domains, AlphaOptions, Domain};
+use strata_verify::dense::{bound_domains, BoundOptions, Domain};
 use strata_verify::{read_property, verify, Crown, LayeredNet, Region, Verdict, VerifyOptions};
 
 fn main() {
@@ -43,7 +43,12 @@ fn main() {
             }
             let mut doms = vec![Domain::new(region.lower.clone(), region.upper.clone())];
             for steps in [0, 20] {
-                let opts = AlphaOptions { steps, learning_rate: 0.1, warm_start: true };
+                let opts = BoundOptions {
+                    steps,
+                    learning_rate: 0.1,
+                    warm_start: true,
+                    intersect_ibp: true,
+                };
                 let b = bound_domains(&net, &mut doms, &spec, 2 * n, opts);
                 let lo = &b[0].lower;
                 let up: Vec<f64> = lo[n..].iter().map(|v| -v).collect();

@@ -23,14 +23,21 @@ fn main() {
     let mut results = Vec::new();
     for inst in &instances {
         let r = run_instance(inst, timeout);
-        println!("{}\t{}\t{:.3}s\t{}", inst.name, r.verdict, r.seconds, r.detail);
+        println!(
+            "{}\t{}\t{:.3}s\t{}",
+            inst.name, r.verdict, r.seconds, r.detail
+        );
         results.push(r);
     }
     if let Err(e) = std::fs::write(&args[2], results_csv(&results)) {
         eprintln!("error: {}: {e}", args[2]);
         std::process::exit(1);
     }
-    let dir = if bench.is_dir() { bench } else { bench.parent().unwrap_or(Path::new(".")) };
+    let dir = if bench.is_dir() {
+        bench
+    } else {
+        bench.parent().unwrap_or(Path::new("."))
+    };
     let expected = read_expected(&dir.join("expected.csv")).ok();
     println!("{}", summary(&results, expected.as_ref()));
 }

@@ -7,7 +7,7 @@
 //! dimension); for ReLU splits, the unstable neuron with the largest `|coefficient| · t`, the
 //! relaxation's intercept weighted by how much the row's bound depends on it (BaBSR-like).
 
-use crate::dense::{bound_domains, hidden_offsets, AlphaOptions, Domain, SpecBound};
+use crate::dense::{bound_domains, hidden_offsets, BoundOptions, Domain, SpecBound};
 use crate::layered::LayeredNet;
 use crate::verify::{check_point, representable, Counterexample, Rng};
 use crate::vnnlib::Case;
@@ -86,8 +86,8 @@ pub(crate) struct BabSettings {
     pub input_split: bool,
     pub batch: usize,
     pub max_domains: usize,
-    pub root_alpha: AlphaOptions,
-    pub alpha: AlphaOptions,
+    pub root_alpha: BoundOptions,
+    pub alpha: BoundOptions,
     pub attack_restarts: usize,
     pub attack_steps: usize,
 }
@@ -99,15 +99,17 @@ impl BabSettings {
             input_split,
             batch: if input_split { 512 } else { 64 },
             max_domains,
-            root_alpha: AlphaOptions {
+            root_alpha: BoundOptions {
                 steps: if input_split { 0 } else { 40 },
                 learning_rate: 0.1,
                 warm_start: false,
+                intersect_ibp: true,
             },
-            alpha: AlphaOptions {
+            alpha: BoundOptions {
                 steps: if input_split { 0 } else { 4 },
                 learning_rate: 0.05,
                 warm_start: !input_split,
+                intersect_ibp: true,
             },
             attack_restarts: if input_split { 20 } else { 30 },
             attack_steps: if input_split { 40 } else { 60 },
@@ -211,24 +213,37 @@ impl Context<'_> {
         let q = spec.q();
         let root = Domain::new(case.input.lower.clone(), case.input.upper.clone());
         let mut roots = vec![root];
-        let mut root_bound = bound_domains(self.net, &mut roots, &spec.rows, q, settings.root_alpha);
+        let mut root_bound =
+            bound_domains(self.net, &mut roots, &spec.rows, q, settings.root_alpha);
         let mut open = vec![true; spec.conj.len()];
         close(spec, &root_bound[0], &mut open);
         if open.iter().all(|o| !o) {
             return Ok(CaseOutcome::Proved);
         }
-        if let Some(cx) = self.attack(case, spec, settings.attack_restarts, settings.attack_steps, rng)? {
+        if let Some(cx) = self.attack(
+            case,
+            spec,
+            settings.attack_restarts,
+            settings.attack_steps,
+            rng,
+        )? {
             return Ok(CaseOutcome::Sat(cx));
         }
-        let mut stack: Vec<(Domain, Vec<bool>, SpecBound)> =
-            vec![(roots.pop().expect("one root"), open, root_bound.pop().expect("one bound"))];
+        let mut stack: Vec<(Domain, Vec<bool>, SpecBound)> = vec![(
+            roots.pop().expect("one root"),
+            open,
+            root_bound.pop().expect("one bound"),
+        )];
         let mut bounded = 1usize;
         while !stack.is_empty() {
             if Instant::now() > self.deadline {
                 return Ok(CaseOutcome::Unknown("timeout".into()));
             }
             if bounded > settings.max_domains {
-                return Ok(CaseOutcome::Unknown(format!("more than {} domains", settings.max_domains)));
+                return Ok(CaseOutcome::Unknown(format!(
+                    "more than {} domains",
+                    settings.max_domains
+                )));
             }
             // Split every domain of the batch, then bound the children together.
             let take = stack.len().min(settings.batch.div_ceil(2));
@@ -242,7 +257,9 @@ impl Context<'_> {
                     split_relu(self.net, &dom, spec, &open, &sb)
                 };
                 let Some((a, b)) = split else {
-                    return Ok(CaseOutcome::Unknown("a domain cannot be split further".into()));
+                    return Ok(CaseOutcome::Unknown(
+                        "a domain cannot be split further".into(),
+                    ));
                 };
                 children.push(a);
                 children.push(b);
@@ -268,7 +285,13 @@ impl Context<'_> {
                     let n = self.net.n_inputs;
                     let coeffs = &sb.input_coeffs[r * n..(r + 1) * n];
                     let x: Vec<f64> = (0..n)
-                        .map(|j| if coeffs[j] >= 0.0 { dom.x_lower[j] } else { dom.x_upper[j] })
+                        .map(|j| {
+                            if coeffs[j] >= 0.0 {
+                                dom.x_lower[j]
+                            } else {
+                                dom.x_upper[j]
+                            }
+                        })
                         .collect();
                     if let Some(cx) = self.try_point(case, spec, &open, &x)? {
                         return Ok(CaseOutcome::Sat(cx));
@@ -302,13 +325,16 @@ fn close(spec: &Spec, sb: &SpecBound, open: &mut [bool]) {
 fn best_row(spec: &Spec, rows: &[usize], sb: &SpecBound) -> usize {
     rows.iter()
         .copied()
-        .max_by(|&a, &b| {
-            (sb.lower[a] - spec.rhs_hi[a]).total_cmp(&(sb.lower[b] - spec.rhs_hi[b]))
-        })
+        .max_by(|&a, &b| (sb.lower[a] - spec.rhs_hi[a]).total_cmp(&(sb.lower[b] - spec.rhs_hi[b])))
         .unwrap_or(0)
 }
 
-fn split_input(dom: &Domain, spec: &Spec, open: &[bool], sb: &SpecBound) -> Option<(Domain, Domain)> {
+fn split_input(
+    dom: &Domain,
+    spec: &Spec,
+    open: &[bool],
+    sb: &SpecBound,
+) -> Option<(Domain, Domain)> {
     let n = dom.x_lower.len();
     let mut score = vec![0.0; n];
     for (c, rows) in spec.conj.iter().enumerate() {
@@ -342,7 +368,13 @@ fn split_input(dom: &Domain, spec: &Spec, open: &[bool], sb: &SpecBound) -> Opti
     Some((left, right))
 }
 
-fn split_relu(net: &LayeredNet, dom: &Domain, spec: &Spec, open: &[bool], sb: &SpecBound) -> Option<(Domain, Domain)> {
+fn split_relu(
+    net: &LayeredNet,
+    dom: &Domain,
+    spec: &Spec,
+    open: &[bool],
+    sb: &SpecBound,
+) -> Option<(Domain, Domain)> {
     let (offsets, total) = hidden_offsets(net);
     let mut best: Option<(f64, usize, usize)> = None;
     for (m, pre) in dom.pre.iter().enumerate() {

@@ -73,7 +73,9 @@ impl Chain {
                     for (j, dj) in d.iter().enumerate() {
                         let (a, p) = (w[r * n + j], w[r * n + j] * dj);
                         if !exact_product(a, *dj, p) {
-                            return Err("a scaling followed by a matrix does not fold exactly".into());
+                            return Err(
+                                "a scaling followed by a matrix does not fold exactly".into()
+                            );
                         }
                         w[r * n + j] = p;
                     }
@@ -203,9 +205,7 @@ impl LayeredNet {
             }
         };
         let points = |v: &[Iv]| -> Option<Vec<f64>> {
-            v.iter()
-                .map(|i| (i.lo == i.hi).then_some(i.lo))
-                .collect()
+            v.iter().map(|i| (i.lo == i.hi).then_some(i.lo)).collect()
         };
         let mut layers = Vec::new();
         let mut chain = Chain::new(n_in);

@@ -14,6 +14,7 @@ mod bab;
 pub mod bounds;
 pub mod dense;
 pub mod layered;
+pub mod report;
 pub mod verify;
 pub mod vnncomp;
 pub use strata_io::vnnlib;

@@ -235,7 +235,9 @@ pub fn verify(
         if case.input.is_empty() {
             continue;
         }
-        let spec = net.as_ref().and_then(|n| Spec::new(case, n.n_outputs()).map(|s| (n, s)));
+        let spec = net
+            .as_ref()
+            .and_then(|n| Spec::new(case, n.n_outputs()).map(|s| (n, s)));
         let outcome = match spec {
             Some((net, spec)) => {
                 let ctx = Context {

@@ -36,7 +36,27 @@ pub struct InstanceResult {
 /// The instances of a benchmark directory (its `instances.csv`) or of an instances CSV file.
 pub fn read_instances(path: &Path) -> Result<Vec<Instance>, VerifyError> {
     let csv = if path.is_dir() {
-        path.join("instances.csv")
+        // `instances.csv`, or the one `*instances.csv` there (VNN-COMP 2021 names them so).
+        let named = path.join("instances.csv");
+        if named.is_file() {
+            named
+        } else {
+            let found: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| VerifyError::Mismatch(format!("{}: {e}", path.display())))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.to_string_lossy().ends_with("instances.csv"))
+                .collect();
+            match found.as_slice() {
+                [one] => one.clone(),
+                _ => {
+                    return Err(VerifyError::Mismatch(format!(
+                        "{}: expected one instances.csv, found {}",
+                        path.display(),
+                        found.len()
+                    )))
+                }
+            }
+        }
     } else {
         path.to_path_buf()
     };
@@ -110,7 +130,12 @@ pub fn run_instance(instance: &Instance, timeout: Option<f64>) -> InstanceResult
 pub fn counterexample_text(c: &Counterexample) -> String {
     let rows: Vec<String> = (c.input.iter().enumerate())
         .map(|(i, v)| format!("(X_{i} {v:e})"))
-        .chain(c.output.iter().enumerate().map(|(j, v)| format!("(Y_{j} {v:e})")))
+        .chain(
+            c.output
+                .iter()
+                .enumerate()
+                .map(|(j, v)| format!("(Y_{j} {v:e})")),
+        )
         .collect();
     format!("sat\n({})\n", rows.join("\n "))
 }
@@ -136,9 +161,10 @@ pub fn read_expected(path: &Path) -> Result<HashMap<String, String>, VerifyError
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
     let col = |name: &str| {
-        header.iter().position(|h| h.trim() == name).ok_or_else(|| {
-            VerifyError::Mismatch(format!("{}: no column {name:?}", path.display()))
-        })
+        header
+            .iter()
+            .position(|h| h.trim() == name)
+            .ok_or_else(|| VerifyError::Mismatch(format!("{}: no column {name:?}", path.display())))
     };
     let (o, v, e) = (col("onnx")?, col("vnnlib")?, col("expected")?);
     let mut map = HashMap::new();
@@ -171,9 +197,10 @@ pub fn summary(results: &[InstanceResult], expected: Option<&HashMap<String, Str
         for r in results {
             match expected.get(&r.instance.name) {
                 Some(e) if e == r.verdict => correct += 1,
-                Some(e) if r.verdict == "sat" || r.verdict == "unsat" => {
-                    wrong.push(format!("{} ({} but expected {e})", r.instance.name, r.verdict))
-                }
+                Some(e) if r.verdict == "sat" || r.verdict == "unsat" => wrong.push(format!(
+                    "{} ({} but expected {e})",
+                    r.instance.name, r.verdict
+                )),
                 _ => {}
             }
         }

@@ -169,6 +169,26 @@ pub fn prove_leaf(
         }
         bounds.push(lb);
     }
+    let leaf = |layers, specs| Leaf {
+        path: path.clone(),
+        input_box: InputBox {
+            lower: lo.to_vec(),
+            upper: hi.to_vec(),
+        },
+        layers,
+        specs,
+    };
+    // A split its own bounds contradict leaves an empty region: nothing to prove.
+    let empty = bounds.iter().zip(&phases).any(|(b, ph)| {
+        ph.iter().enumerate().any(|(j, p)| match p {
+            Some(Phase::Active) => b.upper[j] < 0.0,
+            Some(Phase::Inactive) => b.lower[j] > 0.0,
+            None => false,
+        })
+    });
+    if empty {
+        return (leaf(bounds, vec![]), true);
+    }
     let mut specs = Vec::new();
     let mut all = true;
     for (di, disjunct) in prop.cases[case].unsafe_set.iter().enumerate() {
@@ -203,16 +223,7 @@ pub fn prove_leaf(
             None => all = false,
         }
     }
-    let leaf = Leaf {
-        path,
-        input_box: InputBox {
-            lower: lo.to_vec(),
-            upper: hi.to_vec(),
-        },
-        layers: bounds,
-        specs,
-    };
-    (leaf, all)
+    (leaf(bounds, specs), all)
 }
 
 /// Input-split branch and bound below `prefix` over `[lo, hi]`; `None` past `max_leaves`.

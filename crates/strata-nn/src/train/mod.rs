@@ -18,8 +18,9 @@
 //!
 //! # Determinism and exact resume
 //! Everything random is a pure function of the seed: initialization (Philox stream
-//! `derive_seed(seed, 1)`), the data order of epoch `e` ([`DataLoader::shuffle`]`(seed)`,
-//! see [`crate::data::DataLoader`]) and the dropout masks of step `s` (stream
+//! `derive_seed(seed, 1)`), the data order of epoch `e`
+//! ([`DataLoader::shuffle`](crate::data::DataLoader::shuffle)`(seed)`, see
+//! [`crate::data::DataLoader`]) and the dropout masks of step `s` (stream
 //! `derive_seed(seed, 2)`, block `s·2^64`). A checkpoint ([`Trainer::save_checkpoint`]) holds the
 //! parameters, buffers, optimizer state and the position (step, epoch, batch within the epoch);
 //! a run resumed from it with the same seed computes the same following losses bit for bit, on

@@ -150,7 +150,7 @@ pub fn sample_logits(
     top_k: Option<usize>,
     rng: &mut Rng,
 ) -> Result<usize> {
-    if logits.is_empty() || !(temperature >= 0.0) || top_k == Some(0) {
+    if logits.is_empty() || temperature.is_nan() || temperature < 0.0 || top_k == Some(0) {
         return Err(NnError::invalid(
             "sampling",
             format!(

@@ -588,7 +588,13 @@ impl PoolGeometry {
             .zip(grad_output.par_chunks(out_plane))
             .zip(input.par_chunks(self.in_plane()))
             .for_each_init(
-                || (MaxScratch::default(), vec![T::zero(); out_plane], vec![0; out_plane]),
+                || {
+                    (
+                        MaxScratch::default(),
+                        vec![T::zero(); out_plane],
+                        vec![0; out_plane],
+                    )
+                },
                 |(scratch, maxima, indices), ((grad_input, grad_output), plane)| {
                     self.max_plane(plane, maxima, Some(indices), scratch);
                     for (&grad, &at) in grad_output.iter().zip(&*indices) {

@@ -8,14 +8,14 @@
 //! through its decomposition with that rule.
 
 use crate::error_bound::{Approx, Bounded, ErrorSink, Format};
-use crate::op::{AttentionMask, Op};
-use crate::sink::Emit;
-use strata_tensor::Tensor;
 use crate::interpret::{along_axis, Array, Value};
 use crate::layer::Transcendental;
+use crate::op::{AttentionMask, Op};
 use crate::ops::elementwise::error as scalar;
 use crate::ops::reduce::error::sum_rule;
+use crate::sink::Emit;
 use strata_float::interval::Interval;
+use strata_tensor::Tensor;
 
 type V = Value<Option<Approx>>;
 

@@ -29,7 +29,12 @@ pub(crate) fn forward(sink: &ErrorSink, op: &Op, x: &[&V]) -> Result<V, String> 
     match op {
         Op::MaxPool2d { .. } => max_pool(op, x),
         Op::AvgPool2d { .. } | Op::AdaptiveAvgPool2d { .. } => {
-            let dims = x.first().ok_or("pooling takes one input")?.shape().dims().to_vec();
+            let dims = x
+                .first()
+                .ok_or("pooling takes one input")?
+                .shape()
+                .dims()
+                .to_vec();
             let terms = Terms::AtMost(pooled_terms(op, &dims));
             multilinear(sink, op, x, terms, true, "avg_pool")
         }
@@ -52,7 +57,10 @@ pub(crate) fn vjp(sink: &ErrorSink, of: &Op, input: usize, x: &[&V]) -> Option<R
             let terms = Terms::AtMost(pooled_terms(of, &dims));
             multilinear(sink, &op, x, terms, true, "avg_pool")
         }
-        other => Err(format!("the VJP kernel of {} has no error rule", other.tag())),
+        other => Err(format!(
+            "the VJP kernel of {} has no error rule",
+            other.tag()
+        )),
     })
 }
 

@@ -6,8 +6,8 @@ use strata_tensor::kernels::{conv, pool};
 use strata_tensor::{AvgPool2dParams, Conv1dParams, Conv2dParams, ConvTranspose2dParams};
 use strata_tensor::{MaxPool2dParams, TensorError};
 
-pub(crate) mod native;
 pub(crate) mod error;
+pub(crate) mod native;
 pub(crate) mod reference;
 
 /// The input as a batched `[N, C, spatial…]` array of rank `R`, and whether it was unbatched.

@@ -55,7 +55,12 @@ pub(crate) fn div(f: &Format, a: &Approx, b: &Approx) -> Option<Approx> {
     let native = a.native().div(&b.native());
     let propagated = (a.err + mag(&exact) * b.err) / below;
     let rounding = f.unit_roundoff * mag(&native) + f.underflow;
-    finish(f, exact, f.rule_bound("div", propagated + rounding), &native)
+    finish(
+        f,
+        exact,
+        f.rule_bound("div", propagated + rounding),
+        &native,
+    )
 }
 
 /// √a, guarded: no bound if a native operand may be negative. |√x̂ − √x| ≤ min(√e,
@@ -73,7 +78,12 @@ pub(crate) fn sqrt(f: &Format, a: &Approx) -> Option<Approx> {
         false => holder,
     };
     let rounding = f.unit_roundoff * mag(&native);
-    finish(f, exact, f.rule_bound("sqrt", propagated + rounding), &native)
+    finish(
+        f,
+        exact,
+        f.rule_bound("sqrt", propagated + rounding),
+        &native,
+    )
 }
 
 /// A bound on |f′| over `h`, with the domain guards of log and log1p.

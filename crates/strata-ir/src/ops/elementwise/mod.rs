@@ -4,8 +4,8 @@ use super::{common_dtype, RuleResult, TensorType};
 use crate::op::Op;
 use strata_tensor::{broadcast_shapes, DType};
 
-pub(crate) mod native;
 pub(crate) mod error;
+pub(crate) mod native;
 pub(crate) mod reference;
 
 /// Which dtypes an elementwise op accepts.

@@ -48,8 +48,12 @@ struct Split {
 
 fn split(a: &Array<Option<Approx>>) -> Result<Split, String> {
     let n = a.data.len();
-    let (mut mid, mut abs_mid, mut exact_mag, mut native_mag) =
-        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut mid, mut abs_mid, mut exact_mag, mut native_mag) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
     for (i, v) in a.data.iter().enumerate() {
         let v = v.ok_or_else(|| format!("operand element {i} has no bound"))?;
         let (lo, hi) = (v.exact.lo(), v.exact.hi());
@@ -112,7 +116,9 @@ pub(crate) fn multilinear(
             .zip(&parts)
             .map(|(v, p)| match (v, p) {
                 (_, Some(p)) => crate::ops::TensorType::new(p.mid.shape().clone(), DType::F64),
-                (Value::Tensor(t), None) => crate::ops::TensorType::new(t.shape().clone(), t.dtype()),
+                (Value::Tensor(t), None) => {
+                    crate::ops::TensorType::new(t.shape().clone(), t.dtype())
+                }
                 (Value::Float(a), None) => crate::ops::TensorType::new(a.shape.clone(), DType::F64),
             })
             .collect();
@@ -123,15 +129,20 @@ pub(crate) fn multilinear(
             let k = counts[j].max(1.0);
             let slack = 6.0 * (k + 2.0) * 2f64.powi(-53);
             let c_k = f.dot_constant(k, fused).ok_or_else(|| {
-                format!("{}: {k} terms per element exceed the dot-product bound (K·u ≥ 1)", op.tag())
+                format!(
+                    "{}: {k} terms per element exceed the dot-product bound (K·u ≥ 1)",
+                    op.tag()
+                )
             })?;
-            let radius = up((exact_top[j] - exact_at_mid[j]) + slack * (exact_top[j] + exact_at_mid[j]));
+            let radius =
+                up((exact_top[j] - exact_at_mid[j]) + slack * (exact_top[j] + exact_at_mid[j]));
             let exact = Interval::new(
                 (center[j] - radius).next_down(),
                 (center[j] + radius).next_up(),
             )
             .map_err(|e| format!("{}: element {j}: {e}", op.tag()))?;
-            let propagated = (native_top[j] - exact_top[j]) + slack * (native_top[j] + exact_top[j]);
+            let propagated =
+                (native_top[j] - exact_top[j]) + slack * (native_top[j] + exact_top[j]);
             let rounding = c_k * native_top[j] + k * f.underflow * (1.0 + c_k);
             let err = up(f.rule_bound(rule, propagated + rounding));
             let finite = err.is_finite() && native_top[j] * (1.0 + c_k) < f.max_finite;
