@@ -57,7 +57,11 @@ fn rejected(place: impl Into<String>, reason: impl Into<String>) -> CheckError {
 }
 
 /// Checks `cert` against the network and property files (hashes included).
-pub fn check_files(network: &Path, property: &Path, cert: &Path) -> Result<CheckReport, CheckError> {
+pub fn check_files(
+    network: &Path,
+    property: &Path,
+    cert: &Path,
+) -> Result<CheckReport, CheckError> {
     let read = |p: &Path| {
         std::fs::read(p).map_err(|source| CheckError::Io {
             path: p.display().to_string(),
@@ -68,7 +72,12 @@ pub fn check_files(network: &Path, property: &Path, cert: &Path) -> Result<Check
     let certificate = Certificate::read(cert)?;
     for (what, path, bytes, claimed) in [
         ("network", network, &net_bytes, &certificate.network.sha256),
-        ("property", property, &prop_bytes, &certificate.property.sha256),
+        (
+            "property",
+            property,
+            &prop_bytes,
+            &certificate.property.sha256,
+        ),
     ] {
         let actual = sha256_hex(bytes);
         if !actual.eq_ignore_ascii_case(claimed) {
@@ -82,7 +91,8 @@ pub fn check_files(network: &Path, property: &Path, cert: &Path) -> Result<Check
         }
     }
     let name = network.display().to_string();
-    let model = ModelProto::decode(&net_bytes, &name).map_err(|e| CheckError::Onnx(e.to_string()))?;
+    let model =
+        ModelProto::decode(&net_bytes, &name).map_err(|e| CheckError::Onnx(e.to_string()))?;
     let imported = import_model(&model, &name, &ImportOptions::default())
         .map_err(|e| CheckError::Onnx(e.to_string()))?;
     let net = lower(&imported.graph, &imported.params, &name)?;
@@ -282,7 +292,11 @@ fn check_tree(net: &Network, c: usize, proof: &CaseProof, case: &Case) -> Result
     if root.lower.len() != n || root.upper.len() != n {
         return Err(rejected(
             format!("case {c}, root"),
-            format!("the root box has {} / {} bounds, the network {n} inputs", root.lower.len(), root.upper.len()),
+            format!(
+                "the root box has {} / {} bounds, the network {n} inputs",
+                root.lower.len(),
+                root.upper.len()
+            ),
         ));
     }
     for i in 0..n {
@@ -307,7 +321,12 @@ fn check_tree(net: &Network, c: usize, proof: &CaseProof, case: &Case) -> Result
             match *step {
                 Step::Input { dim, value, side } => {
                     if dim >= n || !value.is_finite() {
-                        return Err(rejected(place(), format!("input split on x[{dim}] at {value}: no such input or not finite")));
+                        return Err(rejected(
+                            place(),
+                            format!(
+                                "input split on x[{dim}] at {value}: no such input or not finite"
+                            ),
+                        ));
                     }
                     match side {
                         Side::Below => hi[dim] = hi[dim].min(value),
@@ -316,17 +335,24 @@ fn check_tree(net: &Network, c: usize, proof: &CaseProof, case: &Case) -> Result
                 }
                 Step::Relu { layer, neuron, .. } => {
                     if layer >= net.relu_layers() || neuron >= net.width(layer) {
-                        return Err(rejected(place(), format!("ReLU split on z{layer}[{neuron}]: no such neuron")));
+                        return Err(rejected(
+                            place(),
+                            format!("ReLU split on z{layer}[{neuron}]: no such neuron"),
+                        ));
                     }
                 }
             }
         }
         let b = &leaf.input_box;
-        let same = |a: &[f64], b: &[f64]| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y);
+        let same =
+            |a: &[f64], b: &[f64]| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y);
         if !same(&b.lower, &lo) || !same(&b.upper, &hi) {
             return Err(rejected(
                 place(),
-                format!("the leaf box {:?}..{:?} is not the root cut by the path ({lo:?}..{hi:?})", b.lower, b.upper),
+                format!(
+                    "the leaf box {:?}..{:?} is not the root cut by the path ({lo:?}..{hi:?})",
+                    b.lower, b.upper
+                ),
             ));
         }
     }
@@ -417,7 +443,9 @@ fn relax_layer(
             None => Kind::Unstable,
         };
         let s = if k == Kind::Unstable {
-            chord_slope(l, u).ok_or_else(|| format!("neuron {j}: bounds [{l}, {u}] too wide for a chord slope"))?
+            chord_slope(l, u).ok_or_else(|| {
+                format!("neuron {j}: bounds [{l}, {u}] too wide for a chord slope")
+            })?
         } else {
             0.0
         };
@@ -489,9 +517,16 @@ fn back_substitute(
 
 /// Split phases of a leaf, per layer and neuron.
 fn phases(net: &Network, leaf: &Leaf) -> Vec<Vec<Option<Phase>>> {
-    let mut out: Vec<Vec<Option<Phase>>> = (0..net.relu_layers()).map(|k| vec![None; net.width(k)]).collect();
+    let mut out: Vec<Vec<Option<Phase>>> = (0..net.relu_layers())
+        .map(|k| vec![None; net.width(k)])
+        .collect();
     for step in &leaf.path {
-        if let Step::Relu { layer, neuron, phase } = *step {
+        if let Step::Relu {
+            layer,
+            neuron,
+            phase,
+        } = *step
+        {
             out[layer][neuron] = Some(phase);
         }
     }
@@ -500,11 +535,18 @@ fn phases(net: &Network, leaf: &Leaf) -> Vec<Vec<Option<Phase>>> {
 
 type LeafStats = (usize, usize, usize);
 
-fn check_leaves(p: &Prepared, c: usize, proof: &CaseProof, case: &Case) -> Result<LeafStats, CheckError> {
+fn check_leaves(
+    p: &Prepared,
+    c: usize,
+    proof: &CaseProof,
+    case: &Case,
+) -> Result<LeafStats, CheckError> {
     let next = AtomicUsize::new(0);
     let first_failure: Mutex<Option<(usize, CheckError)>> = Mutex::new(None);
     let totals = Mutex::new((0, 0, 0));
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(2);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(2);
     std::thread::scope(|scope| {
         for _ in 0..threads {
             scope.spawn(|| loop {
@@ -512,7 +554,9 @@ fn check_leaves(p: &Prepared, c: usize, proof: &CaseProof, case: &Case) -> Resul
                 if k >= proof.leaves.len() {
                     break;
                 }
-                let failed_before = first_failure.lock().map_or(false, |f| f.as_ref().is_some_and(|(i, _)| *i < k));
+                let failed_before = first_failure
+                    .lock()
+                    .map_or(false, |f| f.as_ref().is_some_and(|(i, _)| *i < k));
                 if failed_before {
                     break;
                 }
@@ -541,12 +585,24 @@ fn check_leaves(p: &Prepared, c: usize, proof: &CaseProof, case: &Case) -> Resul
     Ok(totals.into_inner().unwrap_or_default())
 }
 
-fn check_leaf(p: &Prepared, c: usize, k: usize, leaf: &Leaf, case: &Case) -> Result<LeafStats, CheckError> {
+fn check_leaf(
+    p: &Prepared,
+    c: usize,
+    k: usize,
+    leaf: &Leaf,
+    case: &Case,
+) -> Result<LeafStats, CheckError> {
     let net = p.net;
     let place = || leaf_place(c, k, leaf);
     let layers = net.relu_layers();
     if leaf.layers.len() != layers {
-        return Err(rejected(place(), format!("{} layer bounds given, the network has {layers} ReLU layers", leaf.layers.len())));
+        return Err(rejected(
+            place(),
+            format!(
+                "{} layer bounds given, the network has {layers} ReLU layers",
+                leaf.layers.len()
+            ),
+        ));
     }
     let phases = phases(net, leaf);
     let b = &leaf.input_box;
@@ -557,7 +613,10 @@ fn check_leaf(p: &Prepared, c: usize, k: usize, leaf: &Leaf, case: &Case) -> Res
     for (m, claim) in leaf.layers.iter().enumerate() {
         let n = net.width(m);
         if claim.lower.len() != n || claim.upper.len() != n || claim.slopes.len() != n {
-            return Err(rejected(place(), format!("layer {m}: bounds and slopes must have {n} entries")));
+            return Err(rejected(
+                place(),
+                format!("layer {m}: bounds and slopes must have {n} entries"),
+            ));
         }
         let weight = &net.maps[m].weight;
         let (h_lo, h_hi) = match m {
@@ -580,7 +639,8 @@ fn check_leaf(p: &Prepared, c: usize, k: usize, leaf: &Leaf, case: &Case) -> Res
             let row = weight.row(j);
             let ibp_lo = clip_lo(row.min_over_box(h_lo, h_hi).add(bias));
             let ibp_hi = clip_hi(row.min_over_box(h_hi, h_lo).add(bias));
-            for (upper, claimed, ibp) in [(false, &claimed_lo, ibp_lo), (true, &claimed_hi, ibp_hi)] {
+            for (upper, claimed, ibp) in [(false, &claimed_lo, ibp_lo), (true, &claimed_hi, ibp_hi)]
+            {
                 let holds = |d: &Dyadic| {
                     if upper {
                         claimed.cmp(d) != Ordering::Less
@@ -596,7 +656,8 @@ fn check_leaf(p: &Prepared, c: usize, k: usize, leaf: &Leaf, case: &Case) -> Res
                     ibp
                 } else {
                     by_backsub += 1;
-                    let (lam, cst) = back_substitute(p, &relax, m, Row::unit(n, j, upper), &no_betas);
+                    let (lam, cst) =
+                        back_substitute(p, &relax, m, Row::unit(n, j, upper), &no_betas);
                     let lo = lam.min_over_box(&x_lo, &x_hi).add(&cst);
                     if upper {
                         clip_hi(lo.neg())
@@ -637,12 +698,23 @@ fn check_leaf(p: &Prepared, c: usize, k: usize, leaf: &Leaf, case: &Case) -> Res
     }
     let mut refuted = vec![false; case.unsafe_set.len()];
     for (s, spec) in leaf.specs.iter().enumerate() {
-        let at = || format!("{}, spec {s} (disjunct {}, row {})", place(), spec.disjunct, spec.row);
-        check_spec(p, &relax, &phases, leaf, spec, case, &x_lo, &x_hi).map_err(|e| rejected(at(), e))?;
+        let at = || {
+            format!(
+                "{}, spec {s} (disjunct {}, row {})",
+                place(),
+                spec.disjunct,
+                spec.row
+            )
+        };
+        check_spec(p, &relax, &phases, leaf, spec, case, &x_lo, &x_hi)
+            .map_err(|e| rejected(at(), e))?;
         refuted[spec.disjunct] = true;
     }
     if let Some(d) = refuted.iter().position(|r| !r) {
-        return Err(rejected(place(), format!("disjunct {d} of the unsafe set is not refuted on this leaf")));
+        return Err(rejected(
+            place(),
+            format!("disjunct {d} of the unsafe set is not refuted on this leaf"),
+        ));
     }
     Ok((by_interval, by_backsub, leaf.specs.len()))
 }
@@ -670,7 +742,10 @@ fn check_spec(
     let mut coeffs = Vec::with_capacity(row.coeffs.len());
     for (j, e) in row.coeffs.iter().enumerate() {
         if !e.is_point() {
-            return Err(format!("the coefficient of Y_{j} is not exactly an f64 ([{}, {}])", e.lo, e.hi));
+            return Err(format!(
+                "the coefficient of Y_{j} is not exactly an f64 ([{}, {}])",
+                e.lo, e.hi
+            ));
         }
         coeffs.push(Dyadic::from_f64(e.lo));
     }
@@ -681,43 +756,74 @@ fn check_spec(
         None => relax,
         Some(slopes) => {
             if slopes.len() != layers {
-                return Err(format!("slopes for {} layers, the network has {layers}", slopes.len()));
+                return Err(format!(
+                    "slopes for {} layers, the network has {layers}",
+                    slopes.len()
+                ));
             }
             let mut v = Vec::with_capacity(layers);
             for (m, s) in slopes.iter().enumerate() {
                 let l = &leaf.layers[m];
                 if s.len() != l.lower.len() {
-                    return Err(format!("layer {m}: {} slopes for {} neurons", s.len(), l.lower.len()));
+                    return Err(format!(
+                        "layer {m}: {} slopes for {} neurons",
+                        s.len(),
+                        l.lower.len()
+                    ));
                 }
-                v.push(relax_layer(&l.lower, &l.upper, s, &phases[m]).map_err(|e| format!("layer {m}: {e}"))?);
+                v.push(
+                    relax_layer(&l.lower, &l.upper, s, &phases[m])
+                        .map_err(|e| format!("layer {m}: {e}"))?,
+                );
             }
             own = v;
             &own
         }
     };
-    let mut betas: Vec<Vec<Dyadic>> = (0..layers).map(|m| vec![Dyadic::zero(); net.width(m)]).collect();
+    let mut betas: Vec<Vec<Dyadic>> = (0..layers)
+        .map(|m| vec![Dyadic::zero(); net.width(m)])
+        .collect();
     for b in &spec.betas {
         let phase = phases
             .get(b.layer)
             .and_then(|l| l.get(b.neuron))
             .copied()
             .flatten()
-            .ok_or_else(|| format!("beta for z{}[{}], which is not split on this leaf", b.layer, b.neuron))?;
+            .ok_or_else(|| {
+                format!(
+                    "beta for z{}[{}], which is not split on this leaf",
+                    b.layer, b.neuron
+                )
+            })?;
         if b.beta.is_nan() || b.beta < 0.0 {
-            return Err(format!("beta {} for z{}[{}] is negative", b.beta, b.layer, b.neuron));
+            return Err(format!(
+                "beta {} for z{}[{}] is negative",
+                b.beta, b.layer, b.neuron
+            ));
         }
         let v = Dyadic::from_f64(b.beta);
         betas[b.layer][b.neuron] = if phase == Phase::Active { v.neg() } else { v };
     }
     let betas: Vec<Option<Block<BigInt>>> = betas
         .iter()
-        .map(|v| v.iter().any(|d| !num_traits::Zero::is_zero(&d.mant)).then(|| Block::from_dyadics(v)))
+        .map(|v| {
+            v.iter()
+                .any(|d| !num_traits::Zero::is_zero(&d.mant))
+                .then(|| Block::from_dyadics(v))
+        })
         .collect();
     let objective = Row::from_dyadics(&coeffs);
     match &spec.witness {
-        Witness::Linear { coeffs: a, constant } => {
+        Witness::Linear {
+            coeffs: a,
+            constant,
+        } => {
             if a.len() != net.input_dim() {
-                return Err(format!("{} coefficients, the network has {} inputs", a.len(), net.input_dim()));
+                return Err(format!(
+                    "{} coefficients, the network has {} inputs",
+                    a.len(),
+                    net.input_dim()
+                ));
             }
             let (lam, cst) = back_substitute(p, relax, layers, objective, &betas);
             let derived_const = cst.sub(&rhs);
@@ -732,9 +838,10 @@ fn check_spec(
                     -gap.approx()
                 ));
             }
-            let min = Row::from_dyadics(&a.iter().map(|&v| Dyadic::from_f64(v)).collect::<Vec<_>>())
-                .min_over_box(x_lo, x_hi)
-                .add(&Dyadic::from_f64(*constant));
+            let min =
+                Row::from_dyadics(&a.iter().map(|&v| Dyadic::from_f64(v)).collect::<Vec<_>>())
+                    .min_over_box(x_lo, x_hi)
+                    .add(&Dyadic::from_f64(*constant));
             if min.cmp(&Dyadic::zero()) != Ordering::Greater {
                 return Err(format!(
                     "the claimed linear bound is not positive on the leaf box (its minimum is ≈ {:e})",
@@ -763,7 +870,9 @@ fn check_spec(
                 ));
             }
             if *lower <= 0.0 {
-                return Err(format!("the claimed interval bound {lower} is not positive"));
+                return Err(format!(
+                    "the claimed interval bound {lower} is not positive"
+                ));
             }
         }
     }

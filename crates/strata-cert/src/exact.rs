@@ -331,7 +331,11 @@ impl Block<BigInt> {
     /// The `i128` form when every mantissa has at most `SMALL_BITS` bits.
     pub fn to_small(&self) -> Option<Block<i128>> {
         (self.max_bits() <= SMALL_BITS).then(|| Block {
-            mants: self.mants.iter().map(|m| m.to_i128().unwrap_or(0)).collect(),
+            mants: self
+                .mants
+                .iter()
+                .map(|m| m.to_i128().unwrap_or(0))
+                .collect(),
             exp: self.exp,
         })
     }
@@ -485,7 +489,11 @@ impl Row {
 
     /// Entrywise `self[i] · m[i]`, where `pick(i, negative)` chooses which of the given
     /// multiplier blocks (sharing one exponent) applies to entry `i`, or `None` for zero.
-    pub fn scale(&self, blocks: &[&Block<BigInt>], pick: impl Fn(usize, bool) -> Option<usize>) -> Row {
+    pub fn scale(
+        &self,
+        blocks: &[&Block<BigInt>],
+        pick: impl Fn(usize, bool) -> Option<usize>,
+    ) -> Row {
         let big = self.to_big();
         let exp = big.exp + blocks.first().map_or(0, |b| b.exp);
         let mants = big

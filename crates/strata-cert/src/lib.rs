@@ -12,6 +12,6 @@ pub mod torchlean;
 pub use check::{check_certificate, check_files, root_of, CheckError, CheckReport};
 pub use network::{lower, LowerError, Network};
 pub use schema::{
-    sha256_hex, CaseProof, CertFileError, Certificate, FileRef, InputBox, LayerBounds, Leaf,
-    Phase, Side, SpecProof, SplitMultiplier, Step, Witness, FORMAT,
+    sha256_hex, CaseProof, CertFileError, Certificate, FileRef, InputBox, LayerBounds, Leaf, Phase,
+    Side, SpecProof, SplitMultiplier, Step, Witness, FORMAT,
 };

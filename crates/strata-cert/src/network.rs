@@ -84,7 +84,9 @@ impl Value {
         Value {
             src: Some(src),
             shape,
-            rows: (0..n as u32).map(|i| vec![(i, Dyadic::from_int(1))]).collect(),
+            rows: (0..n as u32)
+                .map(|i| vec![(i, Dyadic::from_int(1))])
+                .collect(),
             consts: vec![Dyadic::zero(); n],
         }
     }
@@ -556,7 +558,9 @@ pub fn lower(
         .take()
         .ok_or_else(|| whole("the output was not computed"))?;
     if out.src != Some(low.current) {
-        return Err(whole("the output does not depend on the last ReLU layer (or the input)"));
+        return Err(whole(
+            "the output does not depend on the last ReLU layer (or the input)",
+        ));
     }
     if low.source_dim == 0 {
         return Err(whole("the network has no input"));

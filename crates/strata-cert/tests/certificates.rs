@@ -137,8 +137,16 @@ fn mlp_fixture(name: &str) -> Fixture {
     let mut cases = Vec::new();
     for (c, case) in prop.cases.iter().enumerate() {
         let root = strata_cert::root_of(case);
-        let leaves = bab(&dense, &prop, c, vec![], root.lower.clone(), root.upper.clone(), 4000)
-            .expect("the f64 producer proves the property");
+        let leaves = bab(
+            &dense,
+            &prop,
+            c,
+            vec![],
+            root.lower.clone(),
+            root.upper.clone(),
+            4000,
+        )
+        .expect("the f64 producer proves the property");
         cases.push(CaseProof { root, leaves });
     }
     let cert = Certificate::new(file_ref(&onnx), file_ref(&vnnlib), cases);
@@ -164,7 +172,10 @@ fn producer_certificates_are_accepted() {
     let f = mlp_fixture("accept");
     let report = f.check(&f.cert).unwrap();
     assert_eq!(report.leaves, f.cert.cases[0].leaves.len());
-    assert!(report.leaves > 1, "the property needs branching: {report:?}");
+    assert!(
+        report.leaves > 1,
+        "the property needs branching: {report:?}"
+    );
     assert_eq!(report.specs, 2 * report.leaves);
     // The round trip through JSON is bit-exact.
     let back = Certificate::read(f.dir.join("cert.json")).unwrap();
@@ -228,7 +239,10 @@ fn over_tight_bound_is_rejected() {
         msg.contains(&format!("leaf {k}")) && msg.contains("layer 1, neuron 3"),
         "{msg}"
     );
-    assert!(msg.contains("lower bound") && msg.contains("tighter"), "{msg}");
+    assert!(
+        msg.contains("lower bound") && msg.contains("tighter"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -247,8 +261,7 @@ fn relu_split_leaves_are_accepted() {
     let root = strata_cert::root_of(&prop.cases[0]);
     // Split the first unstable neuron of ReLU layer 0 at the root.
     let layer0 = &f.cert.cases[0].leaves[0].layers[0];
-    let (whole, _) =
-        common::prove_leaf(&f.dense, &prop, 0, vec![], &root.lower, &root.upper);
+    let (whole, _) = common::prove_leaf(&f.dense, &prop, 0, vec![], &root.lower, &root.upper);
     let neuron = (0..layer0.lower.len())
         .find(|&j| whole.layers[0].lower[j] < 0.0 && whole.layers[0].upper[j] > 0.0)
         .expect("an unstable neuron at the root");
@@ -260,7 +273,16 @@ fn relu_split_leaves_are_accepted() {
             phase,
         }];
         leaves.extend(
-            bab(&f.dense, &prop, 0, prefix, root.lower.clone(), root.upper.clone(), 4000).unwrap(),
+            bab(
+                &f.dense,
+                &prop,
+                0,
+                prefix,
+                root.lower.clone(),
+                root.upper.clone(),
+                4000,
+            )
+            .unwrap(),
         );
     }
     let mut cert = f.cert.clone();
@@ -271,7 +293,15 @@ fn relu_split_leaves_are_accepted() {
     let k = cert.cases[0]
         .leaves
         .iter()
-        .position(|l| matches!(l.path[0], Step::Relu { phase: Phase::Inactive, .. }))
+        .position(|l| {
+            matches!(
+                l.path[0],
+                Step::Relu {
+                    phase: Phase::Inactive,
+                    ..
+                }
+            )
+        })
         .unwrap();
     cert.cases[0].leaves[k].layers[0].lower[neuron] = 0.5;
     cert.cases[0].leaves[k].layers[0].upper[neuron] = 1.0;
@@ -329,7 +359,8 @@ fn ibp_witness_is_checked() {
     let onnx = dir.join("test_nano.onnx");
     let vnnlib = dir.join("test_nano.vnnlib");
     let name = onnx.display().to_string();
-    let imported = import_model(&read_onnx(&onnx).unwrap(), &name, &ImportOptions::default()).unwrap();
+    let imported =
+        import_model(&read_onnx(&onnx).unwrap(), &name, &ImportOptions::default()).unwrap();
     let net = lower(&imported.graph, &imported.params, &name).unwrap();
     let prop = parse_property(&std::fs::read_to_string(&vnnlib).unwrap(), "nano").unwrap();
     let mut cert = certify(&net, &prop, file_ref(&onnx), file_ref(&vnnlib), 10).unwrap();

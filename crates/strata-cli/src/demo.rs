@@ -6,9 +6,11 @@
 use clap::Args;
 use flate2::read::GzDecoder;
 use std::io::Read;
-use std::time::Instant;
+use std::path::Path;
+use std::time::{Duration, Instant};
 use strata_ir::{Graph, GraphBuilder, IrError, Op, ParamStore};
 use strata_tensor::{init, DType, Rng, Tensor, TensorError};
+use strata_verify::{parse_property, verify, Verdict, VerifyOptions};
 
 const DIGITS_GZ: &[u8] = include_bytes!("../data/digits.csv.gz");
 const TEST_SIZE: usize = 360;
@@ -27,12 +29,25 @@ pub struct DemoArgs {
     batch_size: usize,
     #[arg(long, default_value_t = 0.05)]
     lr: f64,
+    /// L∞ radius for the robustness certification of the test images (a decimal, ≤ 4 digits).
+    #[arg(long, default_value = "0.02")]
+    eps: String,
+    /// Data directory holding `torchlean/` (default: $STRATA_DATA), for TorchLean's digits model.
+    #[arg(long)]
+    data: Option<std::path::PathBuf>,
 }
 
 /// Images scaled to [0, 1] and labels.
 pub struct Digits {
     pub images: Vec<f32>,
     pub labels: Vec<usize>,
+}
+
+impl Digits {
+    /// Image `i`'s pixels as the file's integers 0..=16 (the image is pixels / 16).
+    fn pixels(&self, i: usize) -> [u8; FEATURES] {
+        std::array::from_fn(|p| (self.images[i * FEATURES + p] * 16.0) as u8)
+    }
 }
 
 /// Parses the embedded digits CSV (64 pixel values 0..16, then the label), naming the line of
@@ -146,7 +161,9 @@ impl Mlp {
                 linear_inputs.push(b.push(op, &[]).map_err(e)?);
                 store.insert(name, t);
             }
-            x = b.push(Op::Linear { bias: true }, &linear_inputs).map_err(e)?;
+            x = b
+                .push(Op::Linear { bias: true }, &linear_inputs)
+                .map_err(e)?;
             if layer == 0 {
                 x = b.push(Op::Relu, &[x]).map_err(e)?;
             }
@@ -242,6 +259,113 @@ pub fn run(args: &DemoArgs) -> Result<(), String> {
         (acc * TEST_SIZE as f64).round(),
         TEST_SIZE,
         start.elapsed().as_secs_f64()
+    );
+    let test_pixels: Vec<[u8; FEATURES]> = test_idx.iter().map(|&i| data.pixels(i)).collect();
+    certify_robustness(&model, &test_pixels, &test_labels, &args.eps)?;
+    torchlean_digits(args.data.as_deref(), &args.eps)
+}
+
+/// The VNN-LIB property "the label stays first on the L∞ ball of radius `eps` around the
+/// image, clamped to [0, 1]". Pixels are k/16 and `eps` a decimal, so every bound is written
+/// as the exact decimal (k/16 ± eps, clamped), with no rounding.
+fn robustness_property(pixels: &[u8; FEATURES], label: usize, eps: &str) -> Result<String, String> {
+    let bad = || format!("--eps {eps:?}: expected a decimal in (0, 1) with at most 4 digits");
+    let (whole, frac) = eps.split_once('.').unwrap_or((eps, ""));
+    if whole.parse::<u32>().map_err(|_| bad())? != 0 || frac.len() > 4 {
+        return Err(bad());
+    }
+    // Everything in units of 1/10000: a pixel k/16 is 625·k.
+    let eps_units: i64 = format!("{frac:0<4}").parse().map_err(|_| bad())?;
+    if eps_units == 0 {
+        return Err(bad());
+    }
+    let decimal = |units: i64| format!("{}.{:04}", units / 10_000, units % 10_000);
+    let mut text = String::new();
+    for i in 0..FEATURES {
+        text += &format!("(declare-const X_{i} Real)\n");
+    }
+    for j in 0..CLASSES {
+        text += &format!("(declare-const Y_{j} Real)\n");
+    }
+    for (i, &k) in pixels.iter().enumerate() {
+        let centre = 625 * k as i64;
+        let lo = (centre - eps_units).max(0);
+        let hi = (centre + eps_units).min(10_000);
+        text += &format!(
+            "(assert (>= X_{i} {}))\n(assert (<= X_{i} {}))\n",
+            decimal(lo),
+            decimal(hi)
+        );
+    }
+    text += "(assert (or";
+    for j in (0..CLASSES).filter(|&j| j != label) {
+        text += &format!(" (and (>= Y_{j} Y_{label}))");
+    }
+    text += "))\n";
+    Ok(text)
+}
+
+/// Verifies L∞ robustness of every test image with the sound verifier (CROWN, branch and
+/// bound), counting proofs, counterexamples and undecided images.
+fn certify_robustness(
+    model: &Mlp,
+    test_pixels: &[[u8; FEATURES]],
+    labels: &[usize],
+    eps: &str,
+) -> Result<(), String> {
+    let start = Instant::now();
+    let (graph, params) = model.to_graph()?;
+    let options = VerifyOptions {
+        timeout: Duration::from_secs(5),
+        ..VerifyOptions::default()
+    };
+    let (mut certified, mut falsified, mut undecided) = (0, 0, 0);
+    for (i, (pixels, &label)) in test_pixels.iter().zip(labels).enumerate() {
+        let name = format!("digits test image {i} (eps {eps})");
+        let property = parse_property(&robustness_property(pixels, label, eps)?, &name)
+            .map_err(|e| e.to_string())?;
+        match verify(&graph, &params, &property, &options).map_err(|e| format!("{name}: {e}"))? {
+            Verdict::Unsat => certified += 1,
+            Verdict::Sat(_) => falsified += 1,
+            Verdict::Unknown(_) => undecided += 1,
+        }
+    }
+    outln!(
+        "L∞ robustness at eps {eps} (sound for the exact real network): certified {certified}/{}, \
+         counterexamples {falsified}, undecided {undecided}, in {:.2} s",
+        labels.len(),
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// TorchLean's own digits linear model (its weights and 360 test images, under
+/// `<data>/torchlean/`, when present): Strata's exact margin count next to TorchLean's 318/360.
+fn torchlean_digits(data: Option<&Path>, eps: &str) -> Result<(), String> {
+    // The data directory: --data, else $STRATA_DATA, else the development checkout's ../shared/data.
+    let root = strata_nn::data::data_root(data)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
+    let dir = root.join("torchlean/NN/Examples/Verification/Robustness");
+    let (weights, dataset) = (
+        dir.join("digits_linear_weights.json"),
+        dir.join("digits_test.json"),
+    );
+    if !weights.is_file() || !dataset.is_file() {
+        outln!(
+            "TorchLean digits linear model: skipped ({} not found)",
+            dir.display()
+        );
+        return Ok(());
+    }
+    let report = strata_cert::torchlean::digits_certified(&weights, &dataset, eps)
+        .map_err(|e| e.to_string())?;
+    outln!(
+        "TorchLean digits linear model at eps {eps}: Strata certifies {}/{} by exact margins \
+         (TorchLean: 318/360 at eps 0.02); nominal accuracy {}/{}",
+        report.certified,
+        report.examples,
+        report.nominal,
+        report.examples
     );
     Ok(())
 }

@@ -33,7 +33,12 @@ fn mlp_graph(fc1_weight: [usize; 2], dtype: DType, second: &str) -> Graph {
     let b1 = param(&mut b, "fc1.bias", vec![fc1_weight[0]], dtype);
     let h = b.push(Op::Linear { bias: true }, &[x, w1, b1]).unwrap();
     let h = b.push(Op::Relu, &[h]).unwrap();
-    let w2 = param(&mut b, &format!("{second}.weight"), vec![8, fc1_weight[0]], dtype);
+    let w2 = param(
+        &mut b,
+        &format!("{second}.weight"),
+        vec![8, fc1_weight[0]],
+        dtype,
+    );
     let y = b.push(Op::Linear { bias: false }, &[h, w2]).unwrap();
     b.finish(&[y]).unwrap()
 }

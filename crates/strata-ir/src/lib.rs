@@ -6,6 +6,8 @@
 //!   inferred when pushed and re-checked by [`Graph::check_shapes`].
 //! - Forms: [`text`] (stable, human-readable), [`json`], [`dot`] (Graphviz), and [`torchlean`]
 //!   (TorchLean's `torchlean.ir.v1` interchange JSON).
+//! - [`error_bound`]: runtime error bounds (|native − exact| per element) from each op's local
+//!   error rule (`ops/<family>/error.rs`); strata-approx composes them over graphs.
 //! - [`cli`]: `strata ir show | dot | convert`.
 //!
 //! ```

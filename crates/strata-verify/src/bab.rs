@@ -251,10 +251,14 @@ impl Context<'_> {
             let mut children = Vec::with_capacity(2 * take);
             let mut child_open = Vec::with_capacity(2 * take);
             for (dom, open, sb) in parents {
+                // A domain with every ReLU stable but unproved (the split constraints are not
+                // enforced on the input) is split on the input instead: the fixed phases are
+                // re-applied to the children's bounds, emptying the infeasible parts.
                 let split = if settings.input_split {
                     split_input(&dom, spec, &open, &sb)
                 } else {
                     split_relu(self.net, &dom, spec, &open, &sb)
+                        .or_else(|| split_input(&dom, spec, &open, &sb))
                 };
                 let Some((a, b)) = split else {
                     return Ok(CaseOutcome::Unknown(

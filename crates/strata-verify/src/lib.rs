@@ -3,11 +3,30 @@
 //! - [`vnnlib`]: VNN-LIB properties (the VNN-COMP subset) as input boxes and an unsafe output set;
 //!   the parser lives in `strata-io` with the other file formats and is re-exported here.
 //! - [`bounds`]: interval bound propagation ([`bounds::ibp`]) and CROWN / DeepPoly backward linear
-//!   relaxation ([`bounds::Crown`]); every arithmetic step rounds outward, so the bounds hold for
-//!   the exact real-number network with the file's weights (DESIGN.md §5). The network's own
-//!   float32 inference error is not covered (theoretical, not deployment soundness).
-//! - [`verify`]: `unsat` / `sat` / `unknown` for a property, by input-splitting branch and bound
-//!   and a sampling attack whose counterexamples are re-executed natively before `sat` is reported.
+//!   relaxation with interval coefficients ([`bounds::Crown`]) over any graph of the supported
+//!   ops; every arithmetic step rounds outward.
+//! - [`layered`] + [`dense`]: the fast path. Graphs that are chains of affine maps and ReLUs are
+//!   lowered to [`LayeredNet`]; CROWN and alpha-CROWN then run on dense `f64` matrices (gemm),
+//!   batched over many branch-and-bound domains on all cores, with an a-posteriori
+//!   floating-point error term that makes every bound hold for the exact real network (the
+//!   argument is in [`dense`]'s module doc).
+//! - [`verify`]: `unsat` / `sat` / `unknown` for a property: a PGD attack, then branch and bound
+//!   (input splitting for inputs of ≤ 16 elements, ReLU splitting otherwise) on the fast path,
+//!   or input splitting with [`Crown`] on the general path. Every counterexample is re-executed
+//!   natively in the input's dtype and in the interval layer (an enclosure of the exact output)
+//!   before `sat` is reported.
+//! - [`vnncomp`]: the benchmark runner (instances CSV → results CSV, summary against
+//!   `expected.csv`, VNN-COMP counterexample files); [`report`]: per-node IBP / CROWN /
+//!   alpha-CROWN bounds as a table and an HTML page.
+//!
+//! Soundness is with respect to the real-number network with the file's weights (DESIGN.md §5);
+//! the network's own float32 inference error is not covered (theoretical, not deployment,
+//! soundness), except that counterexamples are checked both ways.
+//!
+//! Whole benchmarks (long; not run in CI):
+//! `cargo run --release -p strata-verify --example vnncomp -- ../shared/data/vnncomp/acasxu acas.csv 116`
+//! (likewise `mnist_fc`, `test`); one instance with bounds printed:
+//! `cargo run --release -p strata-verify --example vnn_instance -- NET.onnx PROP.vnnlib 116`.
 #![forbid(unsafe_code)]
 
 mod bab;

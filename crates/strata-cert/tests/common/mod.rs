@@ -197,7 +197,8 @@ pub fn prove_leaf(
             let c: Vec<f64> = row.coeffs.iter().map(|e| e.lo).collect();
             let (lam, cst) = backsub(d, &bounds, &phases, layers, c);
             let constant = cst - row.rhs.hi;
-            let constant = constant - margin(constant) - 1e-7 * lam.iter().map(|a| a.abs()).sum::<f64>();
+            let constant =
+                constant - margin(constant) - 1e-7 * lam.iter().map(|a| a.abs()).sum::<f64>();
             let value = concretize(&lam, constant, lo, hi);
             if best.as_ref().is_none_or(|(v, _)| value > *v) {
                 best = Some((
@@ -236,7 +237,11 @@ pub fn bab(
     hi: Vec<f64>,
     max_leaves: usize,
 ) -> Option<Vec<Leaf>> {
-    let root_width: Vec<f64> = lo.iter().zip(&hi).map(|(a, b)| (b - a).max(1e-300)).collect();
+    let root_width: Vec<f64> = lo
+        .iter()
+        .zip(&hi)
+        .map(|(a, b)| (b - a).max(1e-300))
+        .collect();
     let mut stack = vec![(prefix, lo, hi)];
     let mut leaves = Vec::new();
     while let Some((path, lo, hi)) = stack.pop() {

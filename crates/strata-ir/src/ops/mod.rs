@@ -5,7 +5,10 @@
 //!   attributes); the arity is declared in [`Op::arity`] below, next to the dispatch;
 //! - `reference.rs`: the **reference forward rule**, generic over the numeric layer (the
 //!   interpreter of [`crate::interpret`]: f32, f64, Ieee32, Fp32, intervals);
-//! - `native.rs` (where an op needs more than one tensor call): the **native kernels**.
+//! - `native.rs` (where an op needs more than one tensor call): the **native kernels**;
+//! - `error.rs`: the **local error rule** (|native − exact| of the result from its operands'
+//!   enclosures and errors), where the family needs one beyond its reference rule run in the
+//!   error layer ([`crate::error_bound`]).
 //!
 //! Two rules are written once for all ops, against [`crate::OpSink`], because they compose
 //! other ops: [`Op::decompose`] (`decompose.rs`: composite ops such as linear, the norms,
