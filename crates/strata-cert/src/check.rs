@@ -419,6 +419,8 @@ fn chord_slope(l: f64, u: f64) -> Option<f64> {
     None
 }
 
+// Four parallel per-neuron slices are read by index.
+#[allow(clippy::needless_range_loop)]
 fn relax_layer(
     lower: &[f64],
     upper: &[f64],
@@ -556,7 +558,7 @@ fn check_leaves(
                 }
                 let failed_before = first_failure
                     .lock()
-                    .map_or(false, |f| f.as_ref().is_some_and(|(i, _)| *i < k));
+                    .is_ok_and(|f| f.as_ref().is_some_and(|(i, _)| *i < k));
                 if failed_before {
                     break;
                 }
@@ -585,6 +587,8 @@ fn check_leaves(
     Ok(totals.into_inner().unwrap_or_default())
 }
 
+// Bounds, slopes, phases and weight rows are read by neuron index.
+#[allow(clippy::needless_range_loop)]
 fn check_leaf(
     p: &Prepared,
     c: usize,

@@ -94,34 +94,6 @@ impl Dyadic {
         }
     }
 
-    pub fn max(self, o: Self) -> Self {
-        if self.cmp(&o) == Ordering::Less {
-            o
-        } else {
-            self
-        }
-    }
-
-    pub fn min(self, o: Self) -> Self {
-        if self.cmp(&o) == Ordering::Greater {
-            o
-        } else {
-            self
-        }
-    }
-
-    /// Exact comparison.
-    pub fn cmp(&self, o: &Self) -> Ordering {
-        let d = self.sub(o);
-        if d.mant.is_zero() {
-            Ordering::Equal
-        } else if d.mant.is_negative() {
-            Ordering::Less
-        } else {
-            Ordering::Greater
-        }
-    }
-
     /// The nearest `f64` (for messages only; saturates to ±inf).
     pub fn approx(&self) -> f64 {
         if self.mant.is_zero() {
@@ -133,6 +105,34 @@ impl Dyadic {
         let m = (&self.mant >> drop as usize).to_f64().unwrap_or(f64::NAN);
         let e = self.exp + drop as i64;
         m * 2f64.powi(e.clamp(-1100, 1100) as i32)
+    }
+}
+
+impl PartialEq for Dyadic {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+
+impl Eq for Dyadic {}
+
+impl PartialOrd for Dyadic {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+impl Ord for Dyadic {
+    /// Exact comparison.
+    fn cmp(&self, o: &Self) -> Ordering {
+        let d = self.sub(o);
+        if d.mant.is_zero() {
+            Ordering::Equal
+        } else if d.mant.is_negative() {
+            Ordering::Less
+        } else {
+            Ordering::Greater
+        }
     }
 }
 
@@ -612,7 +612,7 @@ mod tests {
         let lo = Block::from_f64s(&[-1.0, 2.0, 0.0]);
         let hi = Block::from_f64s(&[1.0, 3.0, 0.5]);
         // min of out·x over the box: take lo where out ≥ 0, hi where out < 0.
-        let want = (-12.25) * 1.0 + (-1.0) * 3.0 + (0.5e-30 - 28.0) * 0.5;
+        let want = (-12.25) * 1.0 - 3.0 + (0.5e-30 - 28.0) * 0.5;
         assert_eq!(out.min_over_box(&lo, &hi).approx(), want);
     }
 }

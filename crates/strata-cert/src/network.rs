@@ -100,7 +100,7 @@ impl Value {
 fn combine(
     value: &Value,
     terms: impl Iterator<Item = (usize, Dyadic)>,
-    dense: &mut Vec<Dyadic>,
+    dense: &mut [Dyadic],
     touched: &mut Vec<u32>,
 ) -> (Vec<(u32, Dyadic)>, Dyadic) {
     let mut constant = Dyadic::zero();

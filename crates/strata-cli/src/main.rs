@@ -56,11 +56,14 @@ enum Command {
     Convert(exec::ConvertArgs),
     /// Show one step's tape: values, gradients and the reverse pass (terminal and HTML).
     Tape(exec::TapeArgs),
-    /// Train a zoo model (mlp, cnn) on its dataset, eager or compiled, with checkpoints and exact
+    /// Train a zoo model (mlp, cnn, resnet, chargpt, lstm) on its dataset, eager or compiled, with checkpoints and exact
     /// resume.
     Train(Box<strata_nn::train::TrainArgs>),
     /// Evaluate a saved model on its test set.
     Eval(strata_nn::train::EvalArgs),
+    /// Predict with a saved model: classes and probabilities for an image or NPY input, or text
+    /// generation from a prompt (chargpt, lstm).
+    Predict(strata_nn::train::PredictArgs),
     /// Verify a VNN-COMP instance: `strata verify net.onnx prop.vnnlib --timeout 116`.
     Verify(verify::VerifyArgs),
     /// Run a whole VNN-COMP benchmark (a directory with instances.csv, or the CSV itself): a
@@ -135,6 +138,7 @@ fn main() {
         Command::Convert(args) => exec::convert(&args),
         Command::Data { what } => data(&what),
         Command::Verify(args) => verify::run(&args),
+        Command::Predict(args) => strata_nn::train::predict_cli(&args).map_err(|e| e.to_string()),
         Command::Vnncomp(args) => verify::run_vnncomp(&args),
         Command::Bounds(args) => verify::run_bounds(&args),
         Command::Approx(args) => approx::run(&args),

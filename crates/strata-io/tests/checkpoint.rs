@@ -67,17 +67,18 @@ fn shape_dtype_and_name_mismatches_are_named() {
     let file = mlp_checkpoint();
     assert_error(
         read_checkpoint(&file, &mlp_graph([6, 16], DType::F32, "fc2")),
+        // Parameters are checked in name order: the bias of the wrong width comes first.
         &[
             "mlp.safetensors",
-            "parameter `fc1.weight`",
-            "[6, 16]",
-            "[16, 6]",
+            "parameter `fc1.bias`",
+            "declares f32[6]",
+            "holds f32[16]",
         ],
         "transposed weight",
     );
     assert_error(
         read_checkpoint(&file, &mlp_graph([16, 6], DType::F64, "fc2")),
-        &["parameter `fc1.weight`", "f64", "f32"],
+        &["parameter `fc1.bias`", "declares f64[16]", "holds f32[16]"],
         "dtype",
     );
     assert_error(

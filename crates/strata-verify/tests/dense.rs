@@ -117,3 +117,28 @@ fn graphs_outside_the_layered_form_are_named() {
         "{err}"
     );
 }
+
+#[test]
+fn bounds_report_orders_the_methods_by_tightness() {
+    use strata_verify::report::{bounds_report, report_html, report_table};
+    let (g, p) = mlp(&[5, 16, 16, 3], 21, DType::F64, false);
+    let region = Region::new(vec![-0.5; 5], vec![0.5; 5]);
+    let rows = bounds_report(&g, &p, &region, 20).unwrap();
+    let out = rows.last().unwrap();
+    let (crown, alpha) = (
+        out.crown.as_ref().unwrap(),
+        out.alpha_crown.as_ref().unwrap(),
+    );
+    for k in 0..3 {
+        assert!(out.ibp.lower[k] <= crown.lower[k] && crown.upper[k] <= out.ibp.upper[k]);
+        // alpha-CROWN (dense, IBP-intersected) is at least as tight as the interval CROWN.
+        assert!(alpha.lower[k] >= crown.lower[k] - 1e-9 * (1.0 + crown.lower[k].abs()));
+        assert!(alpha.upper[k] <= crown.upper[k] + 1e-9 * (1.0 + crown.upper[k].abs()));
+    }
+    // The two ReLU inputs carry CROWN pre-activation bounds.
+    assert_eq!(rows.iter().filter(|r| r.crown.is_some()).count(), 3);
+    let table = report_table(&rows);
+    assert!(table.contains("alpha_crown") && table.lines().count() > rows.len());
+    let html = report_html(&rows, "test <net>");
+    assert!(html.contains("test &lt;net&gt;") && html.contains("alpha-CROWN"));
+}
