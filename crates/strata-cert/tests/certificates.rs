@@ -374,3 +374,44 @@ fn ibp_witness_is_checked() {
         assert_eq!(r.is_ok(), ok, "lower {lower}: {r:?}");
     }
 }
+
+/// ACAS Xu timing (long; run with `cargo test -p strata-cert --release --test certificates --
+/// --ignored --nocapture acas`): certificates with many leaves from the f64 producer.
+#[test]
+#[ignore]
+fn acas_certificate_timing() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/vnncomp/acasxu");
+    if !dir.exists() {
+        eprintln!("skipped: {} is absent", dir.display());
+        return;
+    }
+    let out = scratch("acas");
+    for (net, prop) in [("1_1", "prop_3"), ("1_1", "prop_4"), ("2_1", "prop_3")] {
+        let onnx = dir.join(format!("onnx/ACASXU_run2a_{net}_batch_2000.onnx"));
+        let vnnlib = dir.join(format!("vnnlib/{prop}.vnnlib"));
+        let name = onnx.display().to_string();
+        let imported =
+            import_model(&read_onnx(&onnx).unwrap(), &name, &ImportOptions::default()).unwrap();
+        let lowered = lower(&imported.graph, &imported.params, &name).unwrap();
+        let prop_parsed = read_property(&vnnlib).unwrap();
+        let Some(cert) = certify(
+            &lowered,
+            &prop_parsed,
+            file_ref(&onnx),
+            file_ref(&vnnlib),
+            3000,
+        ) else {
+            eprintln!("{net} {prop}: the f64 producer needs more than 3000 leaves");
+            continue;
+        };
+        let path = out.join("cert.json");
+        cert.write_atomic(&path).unwrap();
+        let t = Instant::now();
+        let report = check_files(&onnx, &vnnlib, &path).unwrap();
+        eprintln!(
+            "ACAS {net} {prop}: {} leaves checked in {:?}: {report:?}",
+            report.leaves,
+            t.elapsed()
+        );
+    }
+}

@@ -56,8 +56,8 @@ enum Command {
     Convert(exec::ConvertArgs),
     /// Show one step's tape: values, gradients and the reverse pass (terminal and HTML).
     Tape(exec::TapeArgs),
-    /// Train a zoo model (mlp, cnn, resnet, chargpt, lstm) on its dataset, eager or compiled, with checkpoints and exact
-    /// resume.
+    /// Train a zoo model (mlp, cnn, resnet, chargpt, lstm) on its dataset, eager or compiled,
+    /// with checkpoints and exact resume.
     Train(Box<strata_nn::train::TrainArgs>),
     /// Evaluate a saved model on its test set.
     Eval(strata_nn::train::EvalArgs),

@@ -223,21 +223,26 @@ fn conv_backward<const R: usize, K: ConvKind<R>>(
     grad: &Tensor,
     p: &K::Params,
 ) -> Result<ConvGrads> {
-    let [_, _, out] = backward_shapes::<R, K>(x, w, grad, p)?;
-    let bias = with_float!(K::BACKWARD, x.dtype(), |T| {
-        Tensor::from_vec(
-            conv::conv_backward_bias(&grad.data::<T>()?, &out)?,
-            [out[1]],
-        )
-    })?;
+    backward_shapes::<R, K>(x, w, grad, p)?;
     Ok(ConvGrads {
         input: conv_input_grad::<R, K>(x, w, grad, p)?,
         weight: conv_weight_grad::<R, K>(x, w, grad, p)?,
-        bias,
+        bias: grad.conv_backward_bias()?,
     })
 }
 
 impl Tensor {
+    /// The bias gradient of any convolution from its output gradient `self [N, O, …]`: the sum
+    /// over every axis but the channel axis (the `bias` of the `*_backward` methods).
+    pub fn conv_backward_bias(&self) -> Result<Tensor> {
+        let out = self.dims();
+        with_float!("conv_backward_bias", self.dtype(), |T| {
+            // The kernel rejects a shape without a channel axis before `out[1]` is read.
+            let bias = conv::conv_backward_bias(&self.data::<T>()?, out)?;
+            Tensor::from_vec(bias, [out[1]])
+        })
+    }
+
     /// 2-D convolution (PyTorch's `conv2d`): `self [N, C, H, W]`, `weight [O, C/groups, kh, kw]`,
     /// optional `bias [O]`.
     pub fn conv2d(

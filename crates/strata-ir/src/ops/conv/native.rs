@@ -54,30 +54,31 @@ pub(crate) fn vjp(of: &Op, input: usize, x: &[Tensor]) -> Result<Tensor, String>
     let (inp, unbatched) = with_batch(&x[0], rank)?;
     let g = x.last().ok_or("no cotangent")?;
     let (g, _) = with_batch(g, rank)?;
-    let grads = match of {
-        Op::Conv1d { params, .. } => inp.conv1d_backward(&x[1], &g, params),
-        Op::Conv2d { params, .. } => inp.conv2d_backward(&x[1], &g, params),
-        Op::ConvTranspose2d { params, .. } => inp.conv_transpose2d_backward(&x[1], &g, params),
-        Op::MaxPool2d { params } => {
-            let (_, idx) = inp.max_pool2d_with_indices(params).s()?;
-            let dx = Tensor::max_pool2d_backward(&g, &idx, inp.dims()).s()?;
-            return without_batch(dx, unbatched);
+    // One gradient per call: the grad rule asks for each input's gradient separately.
+    let grad = match (of, input) {
+        (Op::Conv1d { .. } | Op::Conv2d { .. } | Op::ConvTranspose2d { .. }, 2) => {
+            return g.conv_backward_bias().s();
         }
-        Op::AvgPool2d { params } => {
-            let dx = Tensor::avg_pool2d_backward(&g, inp.dims(), params).s()?;
-            return without_batch(dx, unbatched);
+        (Op::Conv1d { params, .. }, 0) => inp.conv1d_backward_input(&x[1], &g, params),
+        (Op::Conv1d { params, .. }, _) => inp.conv1d_backward_weight(&x[1], &g, params),
+        (Op::Conv2d { params, .. }, 0) => inp.conv2d_backward_input(&x[1], &g, params),
+        (Op::Conv2d { params, .. }, _) => inp.conv2d_backward_weight(&x[1], &g, params),
+        (Op::ConvTranspose2d { params, .. }, 0) => {
+            inp.conv_transpose2d_backward_input(&x[1], &g, params)
         }
-        Op::AdaptiveAvgPool2d { .. } => {
-            let dx = Tensor::adaptive_avg_pool2d_backward(&g, inp.dims()).s()?;
-            return without_batch(dx, unbatched);
+        (Op::ConvTranspose2d { params, .. }, _) => {
+            inp.conv_transpose2d_backward_weight(&x[1], &g, params)
         }
-        other => return Err(format!("no derivative kernel for {}", other.tag())),
+        (Op::MaxPool2d { params }, _) => inp.max_pool2d_input_grad(&g, params),
+        (Op::AvgPool2d { params }, _) => Tensor::avg_pool2d_backward(&g, inp.dims(), params),
+        (Op::AdaptiveAvgPool2d { .. }, _) => Tensor::adaptive_avg_pool2d_backward(&g, inp.dims()),
+        (other, _) => return Err(format!("no derivative kernel for {}", other.tag())),
     }
     .s()?;
-    match input {
-        0 => without_batch(grads.input, unbatched),
-        1 => Ok(grads.weight),
-        _ => Ok(grads.bias),
+    if input == 0 {
+        without_batch(grad, unbatched)
+    } else {
+        Ok(grad)
     }
 }
 
