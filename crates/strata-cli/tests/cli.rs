@@ -32,6 +32,36 @@ fn demo_learns_the_digits() {
         .unwrap();
     // A linear model reaches ~95% on this split; the MLP must do at least that, and chance is 10%.
     assert!(pct >= 95.0, "demo accuracy {pct}%:\n{text}");
+    let correct: usize = line.split(['(', ' ']).nth(4).unwrap().parse().expect(line);
+
+    // Robustness: every image decided; a misclassified image is its own counterexample, so at
+    // most the correctly classified ones can be certified.
+    let counts = |prefix: &str, keys: &[&str]| -> Vec<usize> {
+        let line = text.lines().find(|l| l.starts_with(prefix)).expect(&text);
+        let words: Vec<&str> = line.split([' ', ',', '/']).collect();
+        keys.iter()
+            .map(|k| {
+                let at = words.iter().position(|w| w == k).expect(line);
+                words[at + 1].parse().expect(line)
+            })
+            .collect()
+    };
+    let robust = counts(
+        "L∞ robustness",
+        &["certified", "counterexamples", "undecided"],
+    );
+    let (certified, falsified, undecided) = (robust[0], robust[1], robust[2]);
+    assert_eq!(certified + falsified, 360, "{text}");
+    assert_eq!(undecided, 0, "{text}");
+    assert!(certified <= correct && certified >= 300, "{text}");
+    let float32 = text
+        .lines()
+        .find(|l| l.starts_with("verdict holds for float32 execution: yes"))
+        .expect(&text);
+    assert!(
+        float32.contains("margin") && float32.contains("budget"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -7,17 +7,23 @@
 //! dimension); for ReLU splits, the unstable neuron with the largest `|coefficient| · t`, the
 //! relaxation's intercept weighted by how much the row's bound depends on it (BaBSR-like).
 
-use crate::dense::{bound_domains, hidden_offsets, BoundOptions, Domain, SpecBound};
+use crate::dense::{
+    bound_domains_recording, default_slope, hidden_offsets, interval_affine, BoundOptions, Domain,
+    SpecBound,
+};
 use crate::layered::LayeredNet;
 use crate::verify::{check_point, representable, Counterexample, Rng};
 use crate::vnnlib::Case;
 use crate::VerifyError;
 use std::time::Instant;
+use strata_cert::{LayerBounds, Leaf, Phase, Side, SpecProof, Step, Witness};
 use strata_ir::{Graph, ParamStore};
 
 /// How a case ended.
 pub(crate) enum CaseOutcome {
-    Proved,
+    /// With the refuted leaves when certifying (`None` when not certifying or when some leaf
+    /// cannot be written as a certificate leaf).
+    Proved(Option<Vec<Leaf>>),
     Sat(Counterexample),
     Unknown(String),
 }
@@ -90,6 +96,9 @@ pub(crate) struct BabSettings {
     pub alpha: BoundOptions,
     pub attack_restarts: usize,
     pub attack_steps: usize,
+    /// Collect a certificate: every leaf must refute every disjunct with its own bounds, and
+    /// split children recompute (rather than inherit) the bounds the split can change.
+    pub certify: bool,
 }
 
 impl BabSettings {
@@ -113,6 +122,7 @@ impl BabSettings {
             },
             attack_restarts: if input_split { 20 } else { 30 },
             attack_steps: if input_split { 40 } else { 60 },
+            certify: false,
         }
     }
 }
@@ -211,14 +221,22 @@ impl Context<'_> {
             return Ok(CaseOutcome::Sat(cx));
         }
         let q = spec.q();
+        let certify = settings.certify;
+        let bound = |doms: &mut [Domain], opts| {
+            bound_domains_recording(self.net, doms, &spec.rows, q, opts, certify)
+        };
+        // Certificate leaves; `None` once some leaf cannot be written.
+        let mut leaves = certify.then(Vec::new);
         let root = Domain::new(case.input.lower.clone(), case.input.upper.clone());
         let mut roots = vec![root];
-        let mut root_bound =
-            bound_domains(self.net, &mut roots, &spec.rows, q, settings.root_alpha);
+        let mut root_bound = bound(&mut roots, settings.root_alpha);
         let mut open = vec![true; spec.conj.len()];
         close(spec, &root_bound[0], &mut open);
         if open.iter().all(|o| !o) {
-            return Ok(CaseOutcome::Proved);
+            if let Some(l) = &mut leaves {
+                l.push(leaf(self.net, spec, &roots[0], Vec::new(), &root_bound[0]));
+            }
+            return Ok(CaseOutcome::Proved(leaves));
         }
         if let Some(cx) = self.attack(
             case,
@@ -229,11 +247,12 @@ impl Context<'_> {
         )? {
             return Ok(CaseOutcome::Sat(cx));
         }
-        let mut stack: Vec<(Domain, Vec<bool>, SpecBound)> = vec![(
-            roots.pop().expect("one root"),
+        let mut stack: Vec<Node> = vec![Node {
+            dom: roots.pop().expect("one root"),
             open,
-            root_bound.pop().expect("one bound"),
-        )];
+            bound: root_bound.pop().expect("one bound"),
+            path: Vec::new(),
+        }];
         let mut bounded = 1usize;
         while !stack.is_empty() {
             if Instant::now() > self.deadline {
@@ -249,35 +268,58 @@ impl Context<'_> {
             let take = stack.len().min(settings.batch.div_ceil(2));
             let parents = stack.split_off(stack.len() - take);
             let mut children = Vec::with_capacity(2 * take);
-            let mut child_open = Vec::with_capacity(2 * take);
-            for (dom, open, sb) in parents {
+            let mut child_info = Vec::with_capacity(2 * take);
+            for node in parents {
+                let (dom, open, sb) = (&node.dom, &node.open, &node.bound);
                 // A domain with every ReLU stable but unproved (the split constraints are not
                 // enforced on the input) is split on the input instead: the fixed phases are
                 // re-applied to the children's bounds, emptying the infeasible parts.
                 let split = if settings.input_split {
-                    split_input(&dom, spec, &open, &sb)
+                    split_input(dom, spec, open, sb, certify)
                 } else {
-                    split_relu(self.net, &dom, spec, &open, &sb)
-                        .or_else(|| split_input(&dom, spec, &open, &sb))
+                    split_relu(self.net, dom, spec, open, sb, certify)
+                        .or_else(|| split_input(dom, spec, open, sb, certify))
                 };
-                let Some((a, b)) = split else {
+                let Some(pair) = split else {
                     return Ok(CaseOutcome::Unknown(
                         "a domain cannot be split further".into(),
                     ));
                 };
-                children.push(a);
-                children.push(b);
-                child_open.push(open.clone());
-                child_open.push(open);
+                for (child, step) in pair {
+                    children.push(child);
+                    // A certificate leaf refutes every disjunct with its own bounds.
+                    let child_open = if certify {
+                        vec![true; spec.conj.len()]
+                    } else {
+                        node.open.clone()
+                    };
+                    let path = if certify {
+                        let mut p = node.path.clone();
+                        p.push(step);
+                        p
+                    } else {
+                        Vec::new()
+                    };
+                    child_info.push((child_open, path));
+                }
             }
             bounded += children.len();
-            let bounds = bound_domains(self.net, &mut children, &spec.rows, q, settings.alpha);
-            for ((dom, mut open), sb) in children.into_iter().zip(child_open).zip(bounds) {
+            let bounds = bound(&mut children, settings.alpha);
+            for ((dom, (mut open, path)), sb) in children.into_iter().zip(child_info).zip(bounds) {
                 if dom.infeasible {
+                    if let Some(l) = &mut leaves {
+                        match infeasible_leaf(self.net, &dom, path) {
+                            Some(leaf) => l.push(leaf),
+                            None => leaves = None,
+                        }
+                    }
                     continue;
                 }
                 close(spec, &sb, &mut open);
                 if open.iter().all(|o| !o) {
+                    if let Some(l) = &mut leaves {
+                        l.push(leaf(self.net, spec, &dom, path, &sb));
+                    }
                     continue;
                 }
                 // The minimizer of each open row's linear bound, and the centre.
@@ -309,11 +351,114 @@ impl Context<'_> {
                         return Ok(CaseOutcome::Sat(cx));
                     }
                 }
-                stack.push((dom, open, sb));
+                stack.push(Node {
+                    dom,
+                    open,
+                    bound: sb,
+                    path,
+                });
             }
         }
-        Ok(CaseOutcome::Proved)
+        Ok(CaseOutcome::Proved(leaves))
     }
+}
+
+/// An unproved branch-and-bound domain with its open conjunctions, its bound and (when
+/// certifying) its path from the root.
+struct Node {
+    dom: Domain,
+    open: Vec<bool>,
+    bound: SpecBound,
+    path: Vec<Step>,
+}
+
+/// The per-layer bounds of a domain as certificate claims, with CROWN's adaptive slopes (the
+/// ones its intermediate bounds were computed with). Layers the bounding skipped (after an
+/// infeasible one) are filled in by interval arithmetic.
+fn leaf_layers(net: &LayeredNet, dom: &Domain) -> Vec<LayerBounds> {
+    let hidden = net.layers.len() - 1;
+    let mut pre = dom.pre.clone();
+    while pre.len() < hidden {
+        let (lo, hi): (Vec<f64>, Vec<f64>) = match pre.last() {
+            Some(p) => (p.lower.iter().zip(&p.upper))
+                .map(|(l, u)| (l.max(0.0), u.max(0.0)))
+                .unzip(),
+            None => (dom.x_lower.clone(), dom.x_upper.clone()),
+        };
+        pre.push(interval_affine(&net.layers[pre.len()], &lo, &hi));
+    }
+    pre.into_iter()
+        .map(|p| LayerBounds {
+            slopes: (p.lower.iter().zip(&p.upper))
+                .map(|(l, u)| default_slope(*l, *u))
+                .collect(),
+            lower: p.lower,
+            upper: p.upper,
+        })
+        .collect()
+}
+
+/// The certificate leaf of a refuted domain: for every conjunction, its row with the largest
+/// margin, the slopes behind that row's bound, and half the margin as a constant linear bound
+/// (the other half absorbs the checker's slightly different rounding of the upper ReLU lines).
+fn leaf(net: &LayeredNet, spec: &Spec, dom: &Domain, path: Vec<Step>, sb: &SpecBound) -> Leaf {
+    let (offsets, total) = hidden_offsets(net);
+    let specs = spec
+        .conj
+        .iter()
+        .enumerate()
+        .map(|(c, rows)| {
+            let r = best_row(spec, rows, sb);
+            let slopes = (0..offsets.len())
+                .map(|m| {
+                    let start = r * total + offsets[m];
+                    sb.slopes[start..start + net.layers[m].out].to_vec()
+                })
+                .collect();
+            SpecProof {
+                disjunct: c,
+                row: rows.iter().position(|&x| x == r).unwrap_or(0),
+                slopes: Some(slopes),
+                betas: Vec::new(),
+                witness: Witness::Linear {
+                    coeffs: vec![0.0; net.n_inputs],
+                    constant: 0.5 * (sb.lower[r] - spec.rhs_hi[r]),
+                },
+            }
+        })
+        .collect();
+    Leaf {
+        path,
+        input_box: strata_cert::InputBox {
+            lower: dom.x_lower.clone(),
+            upper: dom.x_upper.clone(),
+        },
+        layers: leaf_layers(net, dom),
+        specs,
+    }
+}
+
+/// The certificate leaf of an empty domain, when the emptiness shows on a split neuron's own
+/// bounds or on the box (what the checker accepts as empty); `None` otherwise.
+fn infeasible_leaf(net: &LayeredNet, dom: &Domain, path: Vec<Step>) -> Option<Leaf> {
+    let layers = leaf_layers(net, dom);
+    let split_contradicted = dom.fixed.iter().any(|&(m, j, active)| {
+        if active {
+            layers[m].upper[j] < 0.0
+        } else {
+            layers[m].lower[j] > 0.0
+        }
+    });
+    let empty_box = (dom.x_lower.iter().zip(&dom.x_upper)).any(|(l, u)| l > u);
+    (split_contradicted || empty_box).then(|| Leaf {
+        path,
+        input_box: strata_cert::InputBox {
+            lower: dom.x_lower.clone(),
+            upper: dom.x_upper.clone(),
+        },
+        layers,
+        specs: Vec::new(),
+    })
 }
 
 /// Closes the conjunctions that some row's bound refutes.
@@ -333,12 +478,16 @@ fn best_row(spec: &Spec, rows: &[usize], sb: &SpecBound) -> usize {
         .unwrap_or(0)
 }
 
+/// Splits the most sensitive input dimension at its midpoint. When certifying, the children
+/// recompute all their bounds rather than intersect them with the parent's (a certificate leaf
+/// claims only what its own bounds derive).
 fn split_input(
     dom: &Domain,
     spec: &Spec,
     open: &[bool],
     sb: &SpecBound,
-) -> Option<(Domain, Domain)> {
+    certify: bool,
+) -> Option<[(Domain, Step); 2]> {
     let n = dom.x_lower.len();
     let mut score = vec![0.0; n];
     for (c, rows) in spec.conj.iter().enumerate() {
@@ -369,16 +518,28 @@ fn split_input(
     let mut right = dom.clone();
     right.x_lower[dim] = mid;
     right.valid = 0;
-    Some((left, right))
+    if certify {
+        left.pre.clear();
+        right.pre.clear();
+    }
+    let step = |side| Step::Input {
+        dim,
+        value: mid,
+        side,
+    };
+    Some([(left, step(Side::Below)), (right, step(Side::Above))])
 }
 
+/// Splits the unstable ReLU with the best score. When certifying, the layers after the split
+/// are recomputed rather than intersected with the parent's.
 fn split_relu(
     net: &LayeredNet,
     dom: &Domain,
     spec: &Spec,
     open: &[bool],
     sb: &SpecBound,
-) -> Option<(Domain, Domain)> {
+    certify: bool,
+) -> Option<[(Domain, Step); 2]> {
     let (offsets, total) = hidden_offsets(net);
     let mut best: Option<(f64, usize, usize)> = None;
     for (m, pre) in dom.pre.iter().enumerate() {
@@ -403,8 +564,8 @@ fn split_relu(
         }
     }
     let (_, m, j) = best?;
-    let mut children = [dom.clone(), dom.clone()];
-    for (child, active) in children.iter_mut().zip([true, false]) {
+    Some([true, false].map(|active| {
+        let mut child = dom.clone();
         child.fixed.push((m, j, active));
         if active {
             child.pre[m].lower[j] = 0.0;
@@ -412,7 +573,19 @@ fn split_relu(
             child.pre[m].upper[j] = 0.0;
         }
         child.valid = m + 1;
-    }
-    let [a, b] = children;
-    Some((a, b))
+        if certify {
+            child.pre.truncate(m + 1);
+        }
+        let phase = if active {
+            Phase::Active
+        } else {
+            Phase::Inactive
+        };
+        let step = Step::Relu {
+            layer: m,
+            neuron: j,
+            phase,
+        };
+        (child, step)
+    }))
 }

@@ -102,6 +102,9 @@ pub struct SpecBound {
     /// Each row's coefficients on every hidden layer's ReLU output (q × hidden neurons,
     /// layer-major), before relaxation: the sensitivity used by the split heuristic.
     pub hidden_coeffs: Vec<f64>,
+    /// Only when certifying: per row, the lower ReLU slopes (q × hidden neurons, layer-major)
+    /// of the alpha-CROWN iterate that gave the row's bound in `lower`.
+    pub slopes: Vec<f64>,
 }
 
 /// Neuron offsets of the hidden layers in a flat layer-major vector, and their total.
@@ -126,6 +129,14 @@ enum Relu {
         t: f64,
         alpha0: f64,
     },
+}
+
+/// CROWN's adaptive lower slope of a ReLU with bounds `[l, u]` (0 where it is stable).
+pub(crate) fn default_slope(l: f64, u: f64) -> f64 {
+    match relax(l, u) {
+        Relu::Unstable { alpha0, .. } => alpha0,
+        _ => 0.0,
+    }
 }
 
 fn relax(l: f64, u: f64) -> Relu {
@@ -413,7 +424,11 @@ fn product_error(
 }
 
 /// Interval bounds of `W·h + b` for `h` in the box `[h_lo, h_hi]`, as sound sums.
-fn interval_affine(a: &crate::layered::Affine, h_lo: &[f64], h_hi: &[f64]) -> LayerBounds {
+pub(crate) fn interval_affine(
+    a: &crate::layered::Affine,
+    h_lo: &[f64],
+    h_hi: &[f64],
+) -> LayerBounds {
     let mut lower = Vec::with_capacity(a.out);
     let mut upper = Vec::with_capacity(a.out);
     let g = gamma_safe(a.inn + 1);
@@ -541,6 +556,7 @@ fn spec_batch(
     spec: &[f64],
     q: usize,
     opts: BoundOptions,
+    record_slopes: bool,
 ) -> Vec<SpecBound> {
     let k = net.layers.len() - 1;
     let (offsets, total) = hidden_offsets(net);
@@ -591,7 +607,14 @@ fn spec_batch(
             let o = &mut out[i];
             let low = &back.lower[d * q..(d + 1) * q];
             let first = step == 0;
-            for (b, n) in o.lower.iter_mut().zip(low) {
+            if record_slopes && first {
+                o.slopes = alphas[d].clone();
+            }
+            for (r, (b, n)) in o.lower.iter_mut().zip(low).enumerate() {
+                if record_slopes && !first && *n > *b {
+                    o.slopes[r * total..(r + 1) * total]
+                        .copy_from_slice(&alphas[d][r * total..(r + 1) * total]);
+                }
                 *b = if first { *n } else { b.max(*n) };
             }
             // The split heuristics read CROWN's own coefficients: the optimised slopes' ones
@@ -709,12 +732,25 @@ pub fn bound_domains(
     q: usize,
     opts: BoundOptions,
 ) -> Vec<SpecBound> {
+    bound_domains_recording(net, doms, spec, q, opts, false)
+}
+
+/// [`bound_domains`], also recording in [`SpecBound::slopes`] the slopes behind each row's
+/// bound when `record_slopes` (for certificates).
+pub(crate) fn bound_domains_recording(
+    net: &LayeredNet,
+    doms: &mut [Domain],
+    spec: &[f64],
+    q: usize,
+    opts: BoundOptions,
+    record_slopes: bool,
+) -> Vec<SpecBound> {
     let threads = rayon::current_num_threads().max(1);
     let chunk = doms.len().div_ceil(threads * 2).clamp(1, 256);
     doms.par_chunks_mut(chunk)
         .flat_map_iter(|part| {
             refresh_batch(net, part, opts.intersect_ibp);
-            spec_batch(net, part, spec, q, opts)
+            spec_batch(net, part, spec, q, opts, record_slopes)
         })
         .collect()
 }

@@ -40,7 +40,9 @@ pub use strata_io::vnnlib;
 
 pub use bounds::{ibp, Bounds, Crown, Region};
 pub use layered::LayeredNet;
-pub use verify::{verify, Counterexample, Verdict, VerifyOptions};
+pub use verify::{
+    verify, verify_with_certificate, Counterexample, Verdict, VerifyOptions, NO_CERTIFICATE,
+};
 pub use vnnlib::{parse_property, read_property, Property, VnnlibError};
 
 /// Why bounds or a verdict could not be computed.

@@ -203,6 +203,50 @@ pub fn verify(
     property: &Property,
     options: &VerifyOptions,
 ) -> Result<Verdict, VerifyError> {
+    Ok(decide_property(graph, params, property, options, false)?.0)
+}
+
+/// Why an `unsat` verdict came without a certificate.
+pub const NO_CERTIFICATE: &str = "certificates are written only by the dense engine (graphs that \
+     lower to affine layers and ReLUs, with exact-f64 property coefficients and non-empty boxes)";
+
+/// [`verify`], and for an `unsat` verdict a [`strata_cert::Certificate`] (format
+/// `strata.bab-certificate.v1`) naming `network` and `property_file`: every refuted
+/// branch-and-bound leaf with its box, split path, per-layer bounds and slopes, and a linear
+/// lower bound per unsafe disjunct, for `strata_cert::check_certificate` to re-check exactly.
+///
+/// Certifying makes every leaf refute the whole unsafe set with its own bounds (no inherited
+/// refutations or bounds), so it can need more domains than [`verify`]. `Err(reason)` in place
+/// of the certificate when the verdict is not `unsat` or the proof could not be written as a
+/// certificate ([`NO_CERTIFICATE`]).
+pub fn verify_with_certificate(
+    graph: &Graph,
+    params: &ParamStore,
+    property: &Property,
+    options: &VerifyOptions,
+    network: strata_cert::FileRef,
+    property_file: strata_cert::FileRef,
+) -> Result<(Verdict, Result<strata_cert::Certificate, String>), VerifyError> {
+    let (verdict, cases) = decide_property(graph, params, property, options, true)?;
+    let certificate = match (&verdict, cases) {
+        (Verdict::Unsat, Some(cases)) => {
+            Ok(strata_cert::Certificate::new(network, property_file, cases))
+        }
+        (Verdict::Unsat, None) => Err(NO_CERTIFICATE.to_string()),
+        _ => Err("the verdict is not unsat".to_string()),
+    };
+    Ok((verdict, certificate))
+}
+
+/// The verdict, and when `certify` and every case was proved by the dense engine, one
+/// certificate case proof per property case.
+fn decide_property(
+    graph: &Graph,
+    params: &ParamStore,
+    property: &Property,
+    options: &VerifyOptions,
+    certify: bool,
+) -> Result<(Verdict, Option<Vec<strata_cert::CaseProof>>), VerifyError> {
     let start = Instant::now();
     let input = graph
         .inputs()
@@ -231,8 +275,10 @@ pub fn verify(
     let mut rng = Rng(options.seed | 1);
     let net = LayeredNet::lower(graph, params).ok();
     let mut unknown = None;
+    let mut proofs = certify.then(Vec::new);
     for case in &property.cases {
         if case.input.is_empty() {
+            proofs = None;
             continue;
         }
         let spec = net
@@ -247,20 +293,31 @@ pub fn verify(
                     f32_input,
                     deadline: start + options.timeout,
                 };
-                let settings = BabSettings::for_net(net, options.max_regions);
+                let settings = BabSettings {
+                    certify,
+                    ..BabSettings::for_net(net, options.max_regions)
+                };
                 ctx.decide(case, &spec, &settings, &mut rng)?
             }
             None => decide_general(graph, params, case, options, start, f32_input, &mut rng)?,
         };
         match outcome {
-            CaseOutcome::Proved => {}
-            CaseOutcome::Sat(cx) => return Ok(Verdict::Sat(cx)),
+            CaseOutcome::Proved(leaves) => {
+                proofs = proofs.zip(leaves).map(|(mut proofs, leaves)| {
+                    proofs.push(strata_cert::CaseProof {
+                        root: strata_cert::root_of(case),
+                        leaves,
+                    });
+                    proofs
+                });
+            }
+            CaseOutcome::Sat(cx) => return Ok((Verdict::Sat(cx), None)),
             CaseOutcome::Unknown(why) => unknown = Some(why),
         }
     }
     Ok(match unknown {
-        Some(why) => Verdict::Unknown(why),
-        None => Verdict::Unsat,
+        Some(why) => (Verdict::Unknown(why), None),
+        None => (Verdict::Unsat, proofs),
     })
 }
 
@@ -335,5 +392,5 @@ fn decide_general(
         stack.push(left);
         stack.push(right);
     }
-    Ok(CaseOutcome::Proved)
+    Ok(CaseOutcome::Proved(None))
 }
