@@ -91,22 +91,8 @@ fn layer_norm_and_attention_bounds_hold() {
         )
         .unwrap();
     let mut params = ParamStore::new();
-    let mut param = |b: &mut GraphBuilder, name: &str, t: Tensor| {
-        let id = b
-            .push(
-                Op::Parameter {
-                    name: name.into(),
-                    shape: t.shape().clone(),
-                    dtype: DType::F32,
-                },
-                &[],
-            )
-            .unwrap();
-        params.insert(name.into(), t);
-        id
-    };
-    let w = param(&mut b, "ln.weight", randn(&[e], 1.0, &mut rng));
-    let bias = param(&mut b, "ln.bias", randn(&[e], 1.0, &mut rng));
+    let w = common::param(&mut b, &mut params, "ln.weight", randn(&[e], 1.0, &mut rng));
+    let bias = common::param(&mut b, &mut params, "ln.bias", randn(&[e], 1.0, &mut rng));
     // eps = 2^-16 and the default scale 1/√16 are exact in binary32 and binary64 alike, so the
     // binary64 reference computes the same real function.
     let ln = b

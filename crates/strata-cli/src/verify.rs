@@ -5,13 +5,16 @@
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use strata_cert::FileRef;
 use strata_io::npy::read_npy;
 use strata_io::onnx::{import_model, read_onnx, ImportOptions, Imported};
 use strata_verify::report::{bounds_report, report_html, report_table};
 use strata_verify::vnncomp::{
     counterexample_text, read_expected, read_instances, results_csv, run_instance, summary,
 };
-use strata_verify::{read_property, verify, Region, Verdict, VerifyOptions};
+use strata_verify::{
+    read_property, verify, verify_with_certificate, Region, Verdict, VerifyOptions,
+};
 
 #[derive(clap::Args, Clone, Debug)]
 pub struct VerifyArgs {
@@ -25,6 +28,11 @@ pub struct VerifyArgs {
     /// Write a counterexample here (VNN-COMP format) when the answer is `sat`.
     #[arg(long, value_name = "FILE")]
     pub counterexample: Option<PathBuf>,
+    /// Write a certificate here (`strata.bab-certificate.v1`, re-checkable with
+    /// `strata check-cert`) when the answer is `unsat`. Certifying makes every branch-and-bound
+    /// leaf refute the whole unsafe set on its own bounds, so it can take more domains.
+    #[arg(long, value_name = "FILE")]
+    pub certificate: Option<PathBuf>,
 }
 
 fn import(path: &Path) -> Result<Imported, String> {
@@ -41,11 +49,40 @@ pub fn run(args: &VerifyArgs) -> Result<(), String> {
         timeout: Duration::from_secs_f64(args.timeout.max(0.0)),
         ..VerifyOptions::default()
     };
-    let verdict = verify(&imported.graph, &imported.params, &property, &options)
-        .map_err(|e| e.to_string())?;
+    let (verdict, certificate) = match &args.certificate {
+        None => (
+            verify(&imported.graph, &imported.params, &property, &options)
+                .map_err(|e| e.to_string())?,
+            None,
+        ),
+        Some(path) => {
+            let file_ref = |p: &Path| {
+                std::fs::read(p)
+                    .map(|bytes| FileRef::of_bytes(p, &bytes))
+                    .map_err(|e| format!("{}: {e}", p.display()))
+            };
+            let (verdict, certificate) = verify_with_certificate(
+                &imported.graph,
+                &imported.params,
+                &property,
+                &options,
+                file_ref(&args.network)?,
+                file_ref(&args.property)?,
+            )
+            .map_err(|e| e.to_string())?;
+            (verdict, Some((path, certificate)))
+        }
+    };
     let seconds = start.elapsed().as_secs_f64();
     match verdict {
-        Verdict::Unsat => outln!("unsat\t{seconds:.3}s"),
+        Verdict::Unsat => {
+            outln!("unsat\t{seconds:.3}s");
+            if let Some((path, certificate)) = certificate {
+                let certificate = certificate
+                    .map_err(|why| format!("{}: no certificate written: {why}", path.display()))?;
+                certificate.write_atomic(path).map_err(|e| e.to_string())?;
+            }
+        }
         Verdict::Sat(c) => {
             outln!("sat\t{seconds:.3}s");
             if let Some(path) = &args.counterexample {

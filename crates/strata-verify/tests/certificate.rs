@@ -37,51 +37,85 @@ fn certify(g: &Graph, p: &ParamStore, prop: &Property) -> Certificate {
     cert.unwrap()
 }
 
-/// A box property `lo ≤ x ≤ hi ⇒ y_0 < t`, with `t` between the largest sampled `y_0` and
-/// its single-domain CROWN bound (so a proof needs splits, and the property holds when the
-/// samples found the maximum closely enough: checked by the verdict).
-fn max_property(g: &Graph, p: &ParamStore, n: usize, lo: f64, hi: f64, frac: f64) -> Property {
+/// The box property `lo ≤ x ≤ hi ⇒ y_0 < t` with `t` just above the maximum of `y_0`: the
+/// threshold is bisected between the largest sampled `y_0` (reachable) and a value `verify`
+/// proves, keeping the proved end, so the proof needs splits (checked by the callers on the
+/// certificate's paths).
+fn max_property(g: &Graph, p: &ParamStore, n: usize, lo: f64, hi: f64) -> Property {
     let net = LayeredNet::lower(g, p).unwrap();
     let mut rng = Rng(77);
     let mut best = f64::NEG_INFINITY;
-    for _ in 0..20_000 {
+    for _ in 0..2_000 {
         let x: Vec<f64> = (0..n).map(|_| rng.uniform(lo, hi)).collect();
         best = best.max(net.forward(&x).pop().unwrap()[0]);
     }
     let decl: String = (0..n)
-        .map(|i| format!("(declare-const X_{i} Real)(assert (>= X_{i} {lo}))(assert (<= X_{i} {hi}))\n"))
+        .map(|i| {
+            format!("(declare-const X_{i} Real)(assert (>= X_{i} {lo}))(assert (<= X_{i} {hi}))\n")
+        })
         .collect();
     let outs: String = (0..net.n_outputs())
         .map(|j| format!("(declare-const Y_{j} Real)"))
         .collect();
-    let bound = |t: f64| {
+    let property = |t: f64| {
         let text = format!("{decl}{outs}\n(assert (>= Y_0 {t}))");
         parse_property(&text, "max.vnnlib").unwrap()
     };
-    // The CROWN bound: the smallest threshold the root domain already refutes, by bisection
-    // on whether a certificate has one leaf would be slow; a margin above the samples suffices.
-    bound(best + frac * best.abs().max(1.0))
+    let proved =
+        |t: f64| verify(g, p, &property(t), &VerifyOptions::default()).unwrap() == Verdict::Unsat;
+    let (mut reachable, mut gap) = (best, 1.0);
+    while !proved(reachable + gap) {
+        gap *= 2.0;
+    }
+    let mut unreachable = reachable + gap;
+    for _ in 0..10 {
+        let mid = 0.5 * (reachable + unreachable);
+        if proved(mid) {
+            unreachable = mid;
+        } else {
+            reachable = mid;
+        }
+    }
+    property(unreachable)
 }
 
 /// Raises one linear witness's constant above `c·y − d` at its leaf box's lower corner, where
-/// the network's own value bounds every sound linear lower bound: the checker must refuse it.
-fn raise_witness(g: &Graph, p: &ParamStore, prop: &Property, cert: &mut Certificate) {
+/// the network's own value bounds every sound linear lower bound (on a leaf without ReLU
+/// splits, whose region is its whole box): the checker must refuse it. `false` when every
+/// leaf has ReLU splits.
+fn raise_witness(g: &Graph, p: &ParamStore, prop: &Property, cert: &mut Certificate) -> bool {
     let net = LayeredNet::lower(g, p).unwrap();
-    let leaf = cert.cases[0]
+    let Some(leaf) = cert.cases[0]
         .leaves
         .iter_mut()
-        .find(|l| !l.specs.is_empty())
-        .expect("a leaf with a refutation");
+        .find(|l| !l.specs.is_empty() && l.path.iter().all(|s| matches!(s, Step::Input { .. })))
+    else {
+        return false;
+    };
     let x = leaf.input_box.lower.clone();
     let y = net.forward(&x).pop().unwrap();
     let spec = &mut leaf.specs[0];
     let row = &prop.cases[0].unsafe_set[spec.disjunct][spec.row];
-    let value: f64 = row.coeffs.iter().zip(&y).map(|(c, v)| c.lo * v).sum::<f64>() - row.rhs.hi;
+    let value: f64 = row
+        .coeffs
+        .iter()
+        .zip(&y)
+        .map(|(c, v)| c.lo * v)
+        .sum::<f64>()
+        - row.rhs.hi;
     let Witness::Linear { coeffs, constant } = &mut spec.witness else {
         panic!("linear witness expected")
     };
     coeffs.iter_mut().for_each(|c| *c = 0.0);
     *constant = value + 1e-6 * (1.0 + value.abs());
+    true
+}
+
+/// Claims a first-layer lower bound above the neuron's upper bound: tighter than the exact
+/// interval bound the checker derives there.
+fn raise_first_layer_bound(cert: &mut Certificate) {
+    let layer = &mut cert.cases[0].leaves[0].layers[0];
+    layer.lower[0] = layer.upper[0] + 1.0;
 }
 
 fn check_and_mutate(g: &Graph, p: &ParamStore, prop: &Property, cert: &Certificate) -> usize {
@@ -89,8 +123,12 @@ fn check_and_mutate(g: &Graph, p: &ParamStore, prop: &Property, cert: &Certifica
     let report = check_certificate(&lowered, prop, cert).unwrap();
     assert_eq!(report.leaves, cert.cases[0].leaves.len());
     let mut raised = cert.clone();
-    raise_witness(g, p, prop, &mut raised);
-    assert!(check_certificate(&lowered, prop, &raised).is_err());
+    if raise_witness(g, p, prop, &mut raised) {
+        assert!(check_certificate(&lowered, prop, &raised).is_err());
+    }
+    let mut tightened = cert.clone();
+    raise_first_layer_bound(&mut tightened);
+    assert!(check_certificate(&lowered, prop, &tightened).is_err());
     if cert.cases[0].leaves.len() > 1 {
         let mut dropped = cert.clone();
         dropped.cases[0].leaves.pop();
@@ -103,7 +141,7 @@ fn check_and_mutate(g: &Graph, p: &ParamStore, prop: &Property, cert: &Certifica
 fn relu_split_proofs_are_accepted_and_mutations_rejected() {
     // 20 inputs: the verifier splits ReLUs.
     let (g, p) = mlp(&[20, 16, 16, 3], 5, DType::F64, true);
-    let prop = max_property(&g, &p, 20, -0.1, 0.1, 0.02);
+    let prop = max_property(&g, &p, 20, -0.1, 0.1);
     let cert = certify(&g, &p, &prop);
     let relu_steps = cert.cases[0]
         .leaves
@@ -119,7 +157,7 @@ fn relu_split_proofs_are_accepted_and_mutations_rejected() {
 fn input_split_proofs_are_accepted_and_mutations_rejected() {
     // 3 inputs: the verifier splits the input box.
     let (g, p) = mlp(&[3, 12, 12, 2], 9, DType::F64, false);
-    let prop = max_property(&g, &p, 3, -1.0, 1.0, 0.01);
+    let prop = max_property(&g, &p, 3, -1.0, 1.0);
     let cert = certify(&g, &p, &prop);
     let input_steps = cert.cases[0]
         .leaves
@@ -166,11 +204,16 @@ fn vnncomp_test_unsat_certificates_pass_the_file_checker() {
         let cert = cert.unwrap();
         let path = out.join(format!("{onnx}.json"));
         cert.write_atomic(&path).unwrap();
-        let report = check_files(&net_path, &prop_path, &path)
-            .unwrap_or_else(|e| panic!("{onnx}: {e}"));
+        let report =
+            check_files(&net_path, &prop_path, &path).unwrap_or_else(|e| panic!("{onnx}: {e}"));
         assert_eq!(report.cases, prop.cases.len());
         let mut raised = cert.clone();
-        raise_witness(&imported.graph, &imported.params, &prop, &mut raised);
+        assert!(raise_witness(
+            &imported.graph,
+            &imported.params,
+            &prop,
+            &mut raised
+        ));
         raised.write_atomic(&path).unwrap();
         assert!(check_files(&net_path, &prop_path, &path).is_err(), "{onnx}");
     }

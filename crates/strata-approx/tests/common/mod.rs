@@ -17,7 +17,7 @@ pub fn randn(dims: &[usize], scale: f64, rng: &mut Rng) -> Tensor {
         .unwrap()
 }
 
-fn param(b: &mut GraphBuilder, params: &mut ParamStore, name: &str, t: Tensor) -> usize {
+pub fn param(b: &mut GraphBuilder, params: &mut ParamStore, name: &str, t: Tensor) -> usize {
     let id = b
         .push(
             Op::Parameter {
