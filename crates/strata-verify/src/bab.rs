@@ -6,6 +6,10 @@
 //! in the linear bound of the row closest to a proof (the bound's sensitivity to that
 //! dimension); for ReLU splits, the unstable neuron with the largest `|coefficient| · t`, the
 //! relaxation's intercept weighted by how much the row's bound depends on it (BaBSR-like).
+//!
+//! When certifying ([`BabSettings::certify`]), every proved leaf is recorded as a
+//! `strata_cert::Leaf`; children then refute the whole unsafe set and recompute their bounds
+//! themselves, so that each leaf's claims follow from its own data as the checker derives them.
 
 use crate::dense::{
     bound_domains_recording, default_slope, hidden_offsets, interval_affine, BoundOptions, Domain,

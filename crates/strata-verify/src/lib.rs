@@ -15,6 +15,10 @@
 //!   or input splitting with [`Crown`] on the general path. Every counterexample is re-executed
 //!   natively in the input's dtype and in the interval layer (an enclosure of the exact output)
 //!   before `sat` is reported.
+//! - [`verify_with_certificate`]: the same verdict, and for `unsat` on the fast path a
+//!   `strata-cert` certificate (every refuted leaf with its box, split path, layer bounds,
+//!   slopes and per-disjunct linear bound) that `strata_cert::check_certificate` re-checks in
+//!   exact arithmetic (`strata verify … --certificate FILE`, `strata check-cert`).
 //! - [`vnncomp`]: the benchmark runner (instances CSV → results CSV, summary against
 //!   `expected.csv`, VNN-COMP counterexample files); [`report`]: per-node IBP / CROWN /
 //!   alpha-CROWN bounds as a table and an HTML page.
