@@ -9,10 +9,14 @@ use std::io::Read;
 use std::path::Path;
 use std::time::{Duration, Instant};
 use strata_approx::float32_margin;
+use strata_cert::{check_certificate, FileRef};
+use strata_io::onnx::{ImportOptions, DEFAULT_EXPORT_OPSET};
 use strata_ir::{Graph, GraphBuilder, IrError, Op, ParamStore};
 use strata_tensor::{init, DType, Rng, Tensor, TensorError};
 use strata_verify::dense::{bound_domains, BoundOptions, Domain};
-use strata_verify::{parse_property, verify, LayeredNet, Property, Verdict, VerifyOptions};
+use strata_verify::{
+    parse_property, verify_with_certificate, LayeredNet, Property, Verdict, VerifyOptions,
+};
 
 const DIGITS_GZ: &[u8] = include_bytes!("../data/digits.csv.gz");
 const TEST_SIZE: usize = 360;
@@ -34,6 +38,10 @@ pub struct DemoArgs {
     /// L∞ radius for the robustness certification of the test images (a decimal, ≤ 4 digits).
     #[arg(long, default_value = "0.02")]
     eps: String,
+    /// Where the exported network, the properties and the certificates are written (default:
+    /// <temp dir>/strata-demo).
+    #[arg(long)]
+    out: Option<std::path::PathBuf>,
     /// Data directory holding `torchlean/` (default: $STRATA_DATA), for TorchLean's digits model.
     #[arg(long)]
     data: Option<std::path::PathBuf>,
@@ -263,7 +271,11 @@ pub fn run(args: &DemoArgs) -> Result<(), String> {
         start.elapsed().as_secs_f64()
     );
     let test_pixels: Vec<[u8; FEATURES]> = test_idx.iter().map(|&i| data.pixels(i)).collect();
-    certify_robustness(&model, &test_pixels, &test_labels, &args.eps)?;
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join("strata-demo"));
+    certify_robustness(&model, &test_pixels, &test_labels, &args.eps, &out_dir)?;
     torchlean_digits(args.data.as_deref(), &args.eps)
 }
 
@@ -308,31 +320,61 @@ fn robustness_property(pixels: &[u8; FEATURES], label: usize, eps: &str) -> Resu
 }
 
 /// Verifies L∞ robustness of every test image with the sound verifier (CROWN, branch and
-/// bound), counting proofs, counterexamples and undecided images. For the images proved at the
-/// root, the real margin (alpha-CROWN's lower bound of `y_label − y_j`, smallest over `j`) is set
-/// against strata-approx's bound on the native float32 error of those differences.
+/// bound), counting proofs, counterexamples and undecided images. The trained network is
+/// exported to ONNX and every proof is written as a certificate, then re-checked by strata-cert
+/// against the network read back from that ONNX file. For the images proved at the root, the
+/// real margin (alpha-CROWN's lower bound of `y_label − y_j`, smallest over `j`) is set against
+/// strata-approx's bound on the native float32 error of those differences.
 fn certify_robustness(
     model: &Mlp,
     test_pixels: &[[u8; FEATURES]],
     labels: &[usize],
     eps: &str,
+    out_dir: &Path,
 ) -> Result<(), String> {
     let start = Instant::now();
     let (graph, params) = model.to_graph()?;
     let net = LayeredNet::lower(&graph, &params).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
+    let onnx_path = out_dir.join("digits_mlp.onnx");
+    strata_io::onnx::write_model(&onnx_path, &graph, &params, DEFAULT_EXPORT_OPSET)
+        .map_err(|e| e.to_string())?;
+    let (onnx_ref, checked_net) = read_back_network(&onnx_path)?;
     let options = VerifyOptions {
         timeout: Duration::from_secs(5),
         ..VerifyOptions::default()
     };
-    let (mut certified, mut falsified, mut undecided) = (0, 0, 0);
+    let (mut certified, mut checked, mut falsified, mut undecided) = (0, 0, 0, 0);
     let mut float32 = Float32Transfer::default();
     for (i, (pixels, &label)) in test_pixels.iter().zip(labels).enumerate() {
-        let name = format!("digits test image {i} (eps {eps})");
-        let property = parse_property(&robustness_property(pixels, label, eps)?, &name)
-            .map_err(|e| e.to_string())?;
-        match verify(&graph, &params, &property, &options).map_err(|e| format!("{name}: {e}"))? {
+        let vnnlib = robustness_property(pixels, label, eps)?;
+        let prop_path = out_dir.join(format!("image_{i:03}.vnnlib"));
+        std::fs::write(&prop_path, &vnnlib).map_err(|e| format!("{}: {e}", prop_path.display()))?;
+        let name = prop_path.display().to_string();
+        let property = parse_property(&vnnlib, &name).map_err(|e| e.to_string())?;
+        let prop_ref = FileRef::of_bytes(&prop_path, vnnlib.as_bytes());
+        let (verdict, certificate) = verify_with_certificate(
+            &graph,
+            &params,
+            &property,
+            &options,
+            onnx_ref.clone(),
+            prop_ref,
+        )
+        .map_err(|e| format!("{name}: {e}"))?;
+        match verdict {
             Verdict::Unsat => {
                 certified += 1;
+                let certificate =
+                    certificate.map_err(|why| format!("{name}: no certificate: {why}"))?;
+                let cert_path = out_dir.join(format!("image_{i:03}.cert.json"));
+                certificate
+                    .write_atomic(&cert_path)
+                    .map_err(|e| e.to_string())?;
+                match check_certificate(&checked_net, &property, &certificate) {
+                    Ok(_) => checked += 1,
+                    Err(e) => outln!("{}: certificate rejected: {e}", cert_path.display()),
+                }
                 float32.add(&graph, &params, &net, &property, label)?;
             }
             Verdict::Sat(_) => falsified += 1,
@@ -340,10 +382,12 @@ fn certify_robustness(
         }
     }
     outln!(
-        "L∞ robustness at eps {eps} (sound for the exact real network): certified {certified}/{}, \
-         counterexamples {falsified}, undecided {undecided}, in {:.2} s",
+        "L∞ robustness at eps {eps} (sound for the exact real network): certified {certified}/{} \
+         (checked: {checked} certificates accepted by strata-cert), counterexamples {falsified}, \
+         undecided {undecided}, in {:.2} s; files in {}",
         labels.len(),
-        start.elapsed().as_secs_f64()
+        start.elapsed().as_secs_f64(),
+        out_dir.display()
     );
     let Float32Transfer { holds, root, worst } = float32;
     let (margin, budget) = worst.unwrap_or((f64::NAN, f64::NAN));
@@ -353,6 +397,19 @@ fn certify_robustness(
         if holds == root { "yes" } else { "partly" },
     );
     Ok(())
+}
+
+/// The exported ONNX file as the checker sees it: its name and hash, and the network lowered
+/// from the file's bytes by strata-cert (not from the in-memory graph).
+fn read_back_network(path: &Path) -> Result<(FileRef, strata_cert::Network), String> {
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| format!("{name}: {e}"))?;
+    let model = strata_io::onnx::ModelProto::decode(&bytes, &name).map_err(|e| e.to_string())?;
+    let imported = strata_io::onnx::import_model(&model, &name, &ImportOptions::default())
+        .map_err(|e| e.to_string())?;
+    let net =
+        strata_cert::lower(&imported.graph, &imported.params, &name).map_err(|e| e.to_string())?;
+    Ok((FileRef::of_bytes(path, &bytes), net))
 }
 
 /// Margin transfer over the certified images: how many keep their verdict for the native

@@ -12,7 +12,9 @@ fn strata(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn demo_learns_the_digits() {
-    let out = strata(&["demo"]);
+    let out_dir = std::env::temp_dir().join(format!("strata-demo-test-{}", std::process::id()));
+    let out = strata(&["demo", "--out", out_dir.to_str().unwrap()]);
+    std::fs::remove_dir_all(&out_dir).ok();
     assert!(
         out.status.success(),
         "{}",
@@ -48,9 +50,11 @@ fn demo_learns_the_digits() {
     };
     let robust = counts(
         "L∞ robustness",
-        &["certified", "counterexamples", "undecided"],
+        &["certified", "counterexamples", "undecided", "(checked:"],
     );
     let (certified, falsified, undecided) = (robust[0], robust[1], robust[2]);
+    // Every proof's certificate is accepted by the independent checker.
+    assert_eq!(robust[3], certified, "{text}");
     assert_eq!(certified + falsified, 360, "{text}");
     assert_eq!(undecided, 0, "{text}");
     assert!(certified <= correct && certified >= 300, "{text}");
