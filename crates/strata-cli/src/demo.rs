@@ -8,14 +8,12 @@ use flate2::read::GzDecoder;
 use std::io::Read;
 use std::path::Path;
 use std::time::{Duration, Instant};
-use strata_approx::float32_margin;
 use strata_cert::{check_certificate, FileRef};
 use strata_io::onnx::{ImportOptions, DEFAULT_EXPORT_OPSET};
 use strata_ir::{Graph, GraphBuilder, IrError, Op, ParamStore};
 use strata_tensor::{init, DType, Rng, Tensor, TensorError};
-use strata_verify::dense::{bound_domains, BoundOptions, Domain};
 use strata_verify::{
-    parse_property, verify_with_certificate, LayeredNet, Property, Verdict, VerifyOptions,
+    float32_transfer, parse_property, verify_with_certificate, Verdict, VerifyOptions,
 };
 
 const DIGITS_GZ: &[u8] = include_bytes!("../data/digits.csv.gz");
@@ -322,9 +320,8 @@ fn robustness_property(pixels: &[u8; FEATURES], label: usize, eps: &str) -> Resu
 /// Verifies L∞ robustness of every test image with the sound verifier (CROWN, branch and
 /// bound), counting proofs, counterexamples and undecided images. The trained network is
 /// exported to ONNX and every proof is written as a certificate, then re-checked by strata-cert
-/// against the network read back from that ONNX file. For the images proved at the root, the
-/// real margin (alpha-CROWN's lower bound of `y_label − y_j`, smallest over `j`) is set against
-/// strata-approx's bound on the native float32 error of those differences.
+/// against the network read back from that ONNX file; each proof leaf's real margin is then set
+/// against strata-approx's bound on the native float32 error there (margin transfer).
 fn certify_robustness(
     model: &Mlp,
     test_pixels: &[[u8; FEATURES]],
@@ -334,7 +331,6 @@ fn certify_robustness(
 ) -> Result<(), String> {
     let start = Instant::now();
     let (graph, params) = model.to_graph()?;
-    let net = LayeredNet::lower(&graph, &params).map_err(|e| e.to_string())?;
     std::fs::create_dir_all(out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
     let onnx_path = out_dir.join("digits_mlp.onnx");
     strata_io::onnx::write_model(&onnx_path, &graph, &params, DEFAULT_EXPORT_OPSET)
@@ -345,7 +341,8 @@ fn certify_robustness(
         ..VerifyOptions::default()
     };
     let (mut certified, mut checked, mut falsified, mut undecided) = (0, 0, 0, 0);
-    let mut float32 = Float32Transfer::default();
+    // Images whose verdict also holds for float32, and the least slack (margin, budget).
+    let (mut float32_holds, mut tightest) = (0, (f64::INFINITY, 0.0));
     for (i, (pixels, &label)) in test_pixels.iter().zip(labels).enumerate() {
         let vnnlib = robustness_property(pixels, label, eps)?;
         let prop_path = out_dir.join(format!("image_{i:03}.vnnlib"));
@@ -375,7 +372,13 @@ fn certify_robustness(
                     Ok(_) => checked += 1,
                     Err(e) => outln!("{}: certificate rejected: {e}", cert_path.display()),
                 }
-                float32.add(&graph, &params, &net, &property, label)?;
+                let t = float32_transfer(&graph, &params, &property, &certificate)
+                    .map_err(|e| format!("{name}: {e}"))?;
+                float32_holds += t.holds as usize;
+                let (m, b) = (t.tightest.margin, t.tightest.budget);
+                if m - b < tightest.0 - tightest.1 {
+                    tightest = (m, b);
+                }
             }
             Verdict::Sat(_) => falsified += 1,
             Verdict::Unknown(_) => undecided += 1,
@@ -389,12 +392,16 @@ fn certify_robustness(
         start.elapsed().as_secs_f64(),
         out_dir.display()
     );
-    let Float32Transfer { holds, root, worst } = float32;
-    let (margin, budget) = worst.unwrap_or((f64::NAN, f64::NAN));
     outln!(
-        "verdict holds for float32 execution: {} for {holds} of the {root} images proved by a \
-         root bound (tightest: margin {margin:.3e}, budget {budget:.3e})",
-        if holds == root { "yes" } else { "partly" },
+        "verdict holds for float32 execution: {} for {float32_holds} of the {certified} certified \
+         images (tightest: margin {:.3e}, budget {:.3e})",
+        if float32_holds == certified {
+            "yes"
+        } else {
+            "partly"
+        },
+        tightest.0,
+        tightest.1
     );
     Ok(())
 }
@@ -410,71 +417,6 @@ fn read_back_network(path: &Path) -> Result<(FileRef, strata_cert::Network), Str
     let net =
         strata_cert::lower(&imported.graph, &imported.params, &name).map_err(|e| e.to_string())?;
     Ok((FileRef::of_bytes(path, &bytes), net))
-}
-
-/// Margin transfer over the certified images: how many keep their verdict for the native
-/// float32 execution, and the case with the least slack.
-#[derive(Default)]
-struct Float32Transfer {
-    holds: usize,
-    root: usize,
-    worst: Option<(f64, f64)>,
-}
-
-impl Float32Transfer {
-    fn add(
-        &mut self,
-        graph: &Graph,
-        params: &ParamStore,
-        net: &LayeredNet,
-        property: &Property,
-        label: usize,
-    ) -> Result<(), String> {
-        let input_box = &property.cases[0].input;
-        // One row y_label − y_j per other class.
-        let mut spec = Vec::new();
-        for j in (0..CLASSES).filter(|&j| j != label) {
-            let mut row = [0.0; CLASSES];
-            (row[label], row[j]) = (1.0, -1.0);
-            spec.extend(row);
-        }
-        let mut root = [Domain::new(
-            input_box.lower.clone(),
-            input_box.upper.clone(),
-        )];
-        let alpha = BoundOptions {
-            steps: 40,
-            learning_rate: 0.1,
-            warm_start: false,
-            intersect_ibp: true,
-        };
-        let bound = bound_domains(net, &mut root, &spec, CLASSES - 1, alpha);
-        let margin = bound[0].lower.iter().copied().fold(f64::INFINITY, f64::min);
-        if margin <= 0.0 {
-            return Ok(()); // proved only after splitting: no single real margin to transfer
-        }
-        let corner = |v: &[f64]| {
-            Tensor::from_vec(
-                v.iter().map(|&x| x as f32).collect::<Vec<_>>(),
-                [1, FEATURES],
-            )
-        };
-        let (lo, hi) = (corner(&input_box.lower), corner(&input_box.upper));
-        let (lo, hi) = (
-            lo.map_err(|e| e.to_string())?,
-            hi.map_err(|e| e.to_string())?,
-        );
-        let transfer =
-            float32_margin(graph, params, &lo, &hi, margin, None).map_err(|e| e.to_string())?;
-        self.root += 1;
-        self.holds += transfer.holds() as usize;
-        let slack = |(m, b): (f64, f64)| m - b;
-        let this = (transfer.margin, transfer.budget);
-        if self.worst.is_none_or(|w| slack(this) < slack(w)) {
-            self.worst = Some(this);
-        }
-        Ok(())
-    }
 }
 
 /// TorchLean's own digits linear model (its weights and 360 test images, under

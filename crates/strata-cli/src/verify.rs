@@ -13,7 +13,8 @@ use strata_verify::vnncomp::{
     counterexample_text, read_expected, read_instances, results_csv, run_instance, summary,
 };
 use strata_verify::{
-    read_property, verify, verify_with_certificate, Region, Verdict, VerifyOptions,
+    float32_transfer, read_property, verify, verify_with_certificate, Region, Verdict,
+    VerifyOptions,
 };
 
 #[derive(clap::Args, Clone, Debug)]
@@ -33,6 +34,10 @@ pub struct VerifyArgs {
     /// leaf refute the whole unsafe set on its own bounds, so it can take more domains.
     #[arg(long, value_name = "FILE")]
     pub certificate: Option<PathBuf>,
+    /// After `unsat`, also decide whether the verdict holds for the native float32 execution:
+    /// every proof leaf's real margin against strata-approx's float32 error budget there.
+    #[arg(long)]
+    pub float32: bool,
 }
 
 fn import(path: &Path) -> Result<Imported, String> {
@@ -49,13 +54,13 @@ pub fn run(args: &VerifyArgs) -> Result<(), String> {
         timeout: Duration::from_secs_f64(args.timeout.max(0.0)),
         ..VerifyOptions::default()
     };
-    let (verdict, certificate) = match &args.certificate {
-        None => (
+    let (verdict, certificate) = match (&args.certificate, args.float32) {
+        (None, false) => (
             verify(&imported.graph, &imported.params, &property, &options)
                 .map_err(|e| e.to_string())?,
             None,
         ),
-        Some(path) => {
+        (path, _) => {
             let file_ref = |p: &Path| {
                 std::fs::read(p)
                     .map(|bytes| FileRef::of_bytes(p, &bytes))
@@ -78,9 +83,32 @@ pub fn run(args: &VerifyArgs) -> Result<(), String> {
         Verdict::Unsat => {
             outln!("unsat\t{seconds:.3}s");
             if let Some((path, certificate)) = certificate {
-                let certificate = certificate
-                    .map_err(|why| format!("{}: no certificate written: {why}", path.display()))?;
-                certificate.write_atomic(path).map_err(|e| e.to_string())?;
+                let what = match path {
+                    Some(path) => path.display().to_string(),
+                    None => "--float32".to_string(),
+                };
+                let certificate =
+                    certificate.map_err(|why| format!("{what}: no certificate: {why}"))?;
+                if let Some(path) = path {
+                    certificate.write_atomic(path).map_err(|e| e.to_string())?;
+                }
+                if args.float32 {
+                    let t = float32_transfer(
+                        &imported.graph,
+                        &imported.params,
+                        &property,
+                        &certificate,
+                    )
+                    .map_err(|e| e.to_string())?;
+                    outln!(
+                        "verdict holds for float32 execution: {} ({} refuted rows; tightest: \
+                         margin {:.6e}, budget {:.6e})",
+                        if t.holds { "yes" } else { "not shown" },
+                        t.rows,
+                        t.tightest.margin,
+                        t.tightest.budget
+                    );
+                }
             }
         }
         Verdict::Sat(c) => {

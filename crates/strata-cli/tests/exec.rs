@@ -234,19 +234,37 @@ fn verify_answers_the_vnncomp_test_benchmark() {
         return;
     };
     let ce = std::env::temp_dir().join(format!("strata-ce-{}.txt", std::process::id()));
+    let cert = std::env::temp_dir().join(format!("strata-cert-{}.json", std::process::id()));
     for line in expected.lines().skip(1) {
         let fields: Vec<&str> = line.split(',').collect();
         let (net, prop, answer) = (dir.join(fields[0]), dir.join(fields[1]), fields[2]);
+        let (net, prop) = (net.to_string_lossy(), prop.to_string_lossy());
         let out = strata(&[
             "verify",
-            &net.to_string_lossy(),
-            &prop.to_string_lossy(),
+            &net,
+            &prop,
             "--timeout",
             "30",
             "--counterexample",
             &ce.to_string_lossy(),
+            "--certificate",
+            &cert.to_string_lossy(),
+            "--float32",
         ]);
         assert!(out.starts_with(answer), "{line}: {out}");
+        if answer == "unsat" {
+            // The proof's certificate passes the independent checker, and the float32 margin
+            // transfer is reported (the tiny nets' margins dwarf their float32 error).
+            let checked = strata(&["check-cert", &net, &prop, &cert.to_string_lossy()]);
+            assert!(checked.starts_with("accepted"), "{line}: {checked}");
+            let float32 = out
+                .lines()
+                .find(|l| l.starts_with("verdict holds for float32 execution: "))
+                .unwrap_or_else(|| panic!("{line}: {out}"));
+            if fields[0] != "test_unsat.onnx" {
+                assert!(float32.contains(": yes"), "{line}: {out}");
+            }
+        }
         if answer == "sat" {
             let text = std::fs::read_to_string(&ce).unwrap();
             assert!(

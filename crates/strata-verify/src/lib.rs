@@ -36,6 +36,7 @@
 mod bab;
 pub mod bounds;
 pub mod dense;
+pub mod float32;
 pub mod layered;
 pub mod report;
 pub mod verify;
@@ -43,6 +44,7 @@ pub mod vnncomp;
 pub use strata_io::vnnlib;
 
 pub use bounds::{ibp, Bounds, Crown, Region};
+pub use float32::{float32_transfer, Float32Transfer};
 pub use layered::LayeredNet;
 pub use verify::{
     verify, verify_with_certificate, Counterexample, Verdict, VerifyOptions, NO_CERTIFICATE,
