@@ -28,7 +28,7 @@
 //! soundness), except that counterexamples are checked both ways.
 //!
 //! Whole benchmarks (long; not run in CI):
-//! `cargo run --release -p strata-verify --example vnncomp -- ../shared/data/vnncomp/acasxu acas.csv 116`
+//! `strata vnncomp ../shared/data/vnncomp/acasxu --out acas.csv --timeout 116`
 //! (likewise `mnist_fc`, `test`); one instance with bounds printed:
 //! `cargo run --release -p strata-verify --example vnn_instance -- NET.onnx PROP.vnnlib 116`.
 #![forbid(unsafe_code)]
