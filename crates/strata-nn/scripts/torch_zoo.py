@@ -177,7 +177,7 @@ class CharLSTM(nn.Module):
 MODELS = {
     "mlp": (mlp, "mnist", 10, None, 1e-3, "adam"),
     "cnn": (cnn, "mnist", 3, None, 1e-3, "adam"),
-    "resnet": (resnet, "fashion-mnist", 3, None, 1e-3, "adam"),
+    "resnet": (resnet, "fashion-mnist", 4, None, 1e-3, "adam"),
     "chargpt": (CharGPT, "text", 1, 1200, 3e-3, "adamw"),
     "lstm": (CharLSTM, "text", 1, 400, 3e-3, "adamw"),
 }

@@ -297,7 +297,7 @@ pub fn entries() -> Vec<ZooEntry> {
     vec![
         image("mlp", "mnist", 10, || Box::new(mlp())),
         image("cnn", "mnist", 3, || Box::new(cnn())),
-        image("resnet", "fashion-mnist", 3, || Box::new(resnet())),
+        image("resnet", "fashion-mnist", 4, || Box::new(resnet())),
         text("chargpt", 1200, 3e-3, || Box::new(chargpt())),
         text("lstm", 400, 3e-3, || Box::new(char_lstm())),
     ]
