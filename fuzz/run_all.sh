@@ -9,7 +9,7 @@ seconds="${1:-600}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(onnx safetensors npy idx npz csv onnx_import)
+    targets=(onnx safetensors npy idx npz csv onnx_import vnnlib)
 fi
 mkdir -p logs
 export RUSTC_BOOTSTRAP=1 # cargo-fuzz passes nightly flags (-Zsanitizer); stable rustc accepts them this way
