@@ -297,37 +297,18 @@ fn evaluate<L: NumericLayer>(
     graph.check_shapes()?;
     graph.check_params(params)?;
     graph.check_inputs(inputs)?;
-    let cx = Cx { layer, order };
     let live = needed(graph);
-    let mut values: Vec<Option<Value<L::Scalar>>> = Vec::with_capacity(graph.nodes.len());
-    let mut fed = inputs.iter();
-    for node in &graph.nodes {
-        let source = match &node.op {
-            Op::Input { .. } => fed.next(),
-            Op::Parameter { name, .. } => params.get(name),
-            Op::Constant { value } => Some(&value.0),
-            _ => None,
-        };
-        if !live[node.id] {
-            values.push(None);
-            continue;
-        }
-        let args = (node.inputs.iter())
-            .map(|&i| values.get(i).and_then(Option::as_ref))
-            .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| eval_error(node, "an input was not evaluated".into()))?;
-        let value = forward(&cx, node, &args, source).map_err(|msg| eval_error(node, msg))?;
-        if value.shape() != &node.shape {
-            let msg = format!(
-                "the reference rule gave shape {}, the node declares {}",
-                value.shape(),
-                node.shape
-            );
-            return Err(eval_error(node, msg));
-        }
-        values.push(Some(value));
-    }
-    Ok(values)
+    // Only the inputs the outputs need are imported into the layer.
+    let fed = (graph.inputs().zip(inputs))
+        .map(|(node, t)| {
+            if !live[node.id] {
+                return Ok(None);
+            }
+            let value = ops::source::reference::import(layer, t);
+            value.map(Some).map_err(|msg| eval_error(node, msg))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    evaluate_nodes(graph, params, fed, &Cx { layer, order }, &live)
 }
 
 /// Every node's value (`None` for the nodes the outputs do not need), with the `input` nodes
@@ -361,13 +342,24 @@ pub fn interpret_values<L: NumericLayer>(
             });
         }
     }
-    let cx = Cx { layer, order };
-    let live = needed(graph);
+    let fed = inputs.iter().cloned().map(Some).collect();
+    evaluate_nodes(graph, params, fed, &Cx { layer, order }, &needed(graph))
+}
+
+/// The node loop of [`evaluate`] and [`interpret_values`]: `fed` holds the layer values of the
+/// `input` nodes in order (`None` where not needed); every live node runs its reference rule.
+fn evaluate_nodes<L: NumericLayer>(
+    graph: &Graph,
+    params: &ParamStore,
+    fed: Vec<Option<Value<L::Scalar>>>,
+    cx: &Cx<L>,
+    live: &[bool],
+) -> Result<Vec<Option<Value<L::Scalar>>>, IrError> {
     let mut values: Vec<Option<Value<L::Scalar>>> = Vec::with_capacity(graph.nodes.len());
-    let mut fed = inputs.iter();
+    let mut fed = fed.into_iter();
     for node in &graph.nodes {
         if let Op::Input { .. } = node.op {
-            values.push(fed.next().cloned());
+            values.push(fed.next().flatten());
             continue;
         }
         let source = match &node.op {
@@ -383,7 +375,7 @@ pub fn interpret_values<L: NumericLayer>(
             .map(|&i| values.get(i).and_then(Option::as_ref))
             .collect::<Option<Vec<_>>>()
             .ok_or_else(|| eval_error(node, "an input was not evaluated".into()))?;
-        let value = forward(&cx, node, &args, source).map_err(|msg| eval_error(node, msg))?;
+        let value = forward(cx, node, &args, source).map_err(|msg| eval_error(node, msg))?;
         if value.shape() != &node.shape {
             let msg = format!(
                 "the reference rule gave shape {}, the node declares {}",
