@@ -6,21 +6,28 @@
 mod common_net;
 
 use std::path::Path;
-use strata_io::onnx::{import_model, read_onnx, ImportOptions};
+use strata_io::onnx::{import_model, read_onnx, ImportOptions, Imported};
 use strata_ir::eval::{run, ExecConfig};
 use strata_tensor::Tensor;
-use strata_verify::{read_property, Crown, Region};
+use strata_verify::{read_property, Crown, Property, Region};
 
-#[test]
-fn acasxu_bounds_contain_sampled_outputs() {
+/// ACAS Xu 1_1 and its prop_1, or `None` (with a printed reason) when the data is missing.
+fn acas_1_1_prop_1() -> Option<(Imported, Property)> {
     let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/vnncomp/acasxu");
     if !d.is_dir() {
         eprintln!("skipped: {} is missing", d.display());
-        return;
+        return None;
     }
     let net = d.join("onnx/ACASXU_run2a_1_1_batch_2000.onnx");
     let im = import_model(&read_onnx(&net).unwrap(), "acas", &ImportOptions::default()).unwrap();
-    let prop = read_property(d.join("vnnlib/prop_1.vnnlib")).unwrap();
+    Some((im, read_property(d.join("vnnlib/prop_1.vnnlib")).unwrap()))
+}
+
+#[test]
+fn acasxu_bounds_contain_sampled_outputs() {
+    let Some((im, prop)) = acas_1_1_prop_1() else {
+        return;
+    };
     let b = &prop.cases[0].input;
     let region = Region::new(b.lower.clone(), b.upper.clone());
     let crown = Crown::new(&im.graph, &im.params, &region).unwrap();
@@ -83,14 +90,9 @@ fn acasxu_bounds_contain_sampled_outputs() {
 /// relative; CROWN (intersected with IBP) must be inside it.
 #[test]
 fn acasxu_ibp_matches_the_auto_lirpa_anchor() {
-    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/vnncomp/acasxu");
-    if !d.is_dir() {
-        eprintln!("skipped: {} is missing", d.display());
+    let Some((im, prop)) = acas_1_1_prop_1() else {
         return;
-    }
-    let net = d.join("onnx/ACASXU_run2a_1_1_batch_2000.onnx");
-    let im = import_model(&read_onnx(&net).unwrap(), "acas", &ImportOptions::default()).unwrap();
-    let prop = read_property(d.join("vnnlib/prop_1.vnnlib")).unwrap();
+    };
     let b = &prop.cases[0].input;
     let f32_box = |v: &Vec<f64>| v.iter().map(|&x| f64::from(x as f32)).collect();
     let region = Region::new(f32_box(&b.lower), f32_box(&b.upper));
@@ -115,15 +117,10 @@ fn acasxu_ibp_matches_the_auto_lirpa_anchor() {
 fn acasxu_dense_crown_matches_the_auto_lirpa_anchor() {
     use strata_verify::dense::{bound_domains, BoundOptions, Domain};
     use strata_verify::LayeredNet;
-    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/vnncomp/acasxu");
-    if !d.is_dir() {
-        eprintln!("skipped: {} is missing", d.display());
+    let Some((im, prop)) = acas_1_1_prop_1() else {
         return;
-    }
-    let net = d.join("onnx/ACASXU_run2a_1_1_batch_2000.onnx");
-    let im = import_model(&read_onnx(&net).unwrap(), "acas", &ImportOptions::default()).unwrap();
+    };
     let layered = LayeredNet::lower(&im.graph, &im.params).unwrap();
-    let prop = read_property(d.join("vnnlib/prop_1.vnnlib")).unwrap();
     let b = &prop.cases[0].input;
     let f32_box = |v: &Vec<f64>| v.iter().map(|&x| f64::from(x as f32)).collect();
     let mut spec = vec![0.0; 10];
